@@ -1,0 +1,217 @@
+"""REST API: routes to functions, the partner-key authorizer, access logs, throttling,
+request validation and JSON gateway errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from perisai_infra.nag import acknowledge
+
+STAGE = "live"
+# Per-stage defaults; per-partner quotas come from usage plans.
+THROTTLE_RATE = 200
+THROTTLE_BURST = 400
+AUTHORIZER_CACHE = Duration.minutes(5)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    function: str  # key in FunctionsConstruct.functions
+    authorized: bool = True
+    required_headers: tuple[str, ...] = field(default=())
+
+
+# Every route of the API. Partner routes go through the authorizer; the providers'
+# callbacks authenticate with each provider's own signature inside the function.
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/health", "enroll", authorized=False),
+    Route("GET", "/v1/openapi.json", "enroll", authorized=False),
+    Route("POST", "/v1/participants", "enroll", required_headers=("Idempotency-Key",)),
+    Route("GET", "/v1/participants", "enroll"),
+    Route("GET", "/v1/participants/{participant_id}", "enroll"),
+    Route("GET", "/v1/dues/quote", "enroll"),
+    Route(
+        "POST",
+        "/v1/payments/midtrans/notifications",
+        "payment_callback",
+        authorized=False,
+    ),
+    Route("POST", "/v1/payments/xendit/callbacks", "payment_callback", authorized=False),
+    Route("POST", "/v1/claims", "claims", required_headers=("Idempotency-Key",)),
+    Route("GET", "/v1/claims/{claim_id}", "claims"),
+)
+
+_ERROR_TEMPLATE = '{"error": "%s", "message": %s, "fields": []}'
+
+
+class ApiConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        functions: dict[str, lambda_.Function],
+        authorizer_fn: lambda_.Function,
+    ) -> None:
+        super().__init__(scope, id_)
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.api = apigw.RestApi(
+            self,
+            "PartnerApi",
+            description="Perisai partner API",
+            deploy_options=apigw.StageOptions(
+                stage_name=STAGE,
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=True,
+                ),
+                tracing_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # request bodies carry NIKs
+                metrics_enabled=True,
+                throttling_rate_limit=THROTTLE_RATE,
+                throttling_burst_limit=THROTTLE_BURST,
+            ),
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+        )
+        self.authorizer = apigw.TokenAuthorizer(
+            self,
+            "PartnerKeyAuthorizer",
+            handler=authorizer_fn,
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            results_cache_ttl=AUTHORIZER_CACHE,
+        )
+        self.validator = apigw.RequestValidator(
+            self,
+            "HeaderValidator",
+            rest_api=self.api,
+            validate_request_parameters=True,
+            validate_request_body=False,
+        )
+        self._gateway_responses()
+
+        integrations = {key: apigw.LambdaIntegration(fn, proxy=True) for key, fn in functions.items()}
+        for route in ROUTES:
+            resource = self.api.root.resource_for_path(route.path)
+            method = resource.add_method(
+                route.method,
+                integrations[route.function],
+                authorizer=self.authorizer if route.authorized else None,
+                authorization_type=apigw.AuthorizationType.CUSTOM if route.authorized else apigw.AuthorizationType.NONE,
+                request_validator=self.validator if route.required_headers else None,
+                request_parameters={f"method.request.header.{h}": True for h in route.required_headers} or None,
+            )
+            if not route.authorized:
+                acknowledge(
+                    method,
+                    "AwsSolutions-APIG4",
+                    "Public by design: health check, the OpenAPI document, or a payment provider "
+                    "callback verified by the provider's signature inside the function.",
+                )
+                acknowledge(
+                    method,
+                    "AwsSolutions-COG4",
+                    "Partners authenticate with API keys through a Lambda authorizer, not Cognito.",
+                )
+            else:
+                acknowledge(
+                    method,
+                    "AwsSolutions-COG4",
+                    "Partners authenticate with API keys through a Lambda authorizer, not Cognito.",
+                )
+
+        acknowledge(
+            self.api,
+            "AwsSolutions-APIG2",
+            "Requests are validated in the functions (pydantic models, each bad field named); "
+            "API Gateway checks the required headers.",
+        )
+        acknowledge(
+            self.api.deployment_stage,
+            "AwsSolutions-APIG3",
+            "WAF is attached per environment by the edge team; throttling and usage plans limit abuse here.",
+        )
+
+    def _gateway_responses(self) -> None:
+        json_headers = {"Content-Type": "'application/json'"}
+        responses = {
+            "Unauthorized": (
+                apigw.ResponseType.UNAUTHORIZED,
+                "401",
+                "unauthorized",
+                '"missing, unknown or revoked partner key"',
+            ),
+            "AccessDenied": (
+                apigw.ResponseType.ACCESS_DENIED,
+                "403",
+                "forbidden",
+                '"$context.error.messageString"',
+            ),
+            "BadParameters": (
+                apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+                "400",
+                "missing_parameter",
+                '"$context.error.validationErrorString"',
+            ),
+            "Throttled": (
+                apigw.ResponseType.THROTTLED,
+                "429",
+                "too_many_requests",
+                '"too many requests; slow down"',
+            ),
+            "QuotaExceeded": (
+                apigw.ResponseType.QUOTA_EXCEEDED,
+                "429",
+                "quota_exceeded",
+                '"daily request quota exceeded"',
+            ),
+            "TooLarge": (
+                apigw.ResponseType.REQUEST_TOO_LARGE,
+                "413",
+                "payload_too_large",
+                '"request body too large"',
+            ),
+            "Default4xx": (
+                apigw.ResponseType.DEFAULT_4_XX,
+                None,
+                "bad_request",
+                '"$context.error.messageString"',
+            ),
+            "Default5xx": (
+                apigw.ResponseType.DEFAULT_5_XX,
+                None,
+                "gateway_error",
+                '"$context.error.messageString"',
+            ),
+        }
+        for name, (kind, status, code, message) in responses.items():
+            self.api.add_gateway_response(
+                name,
+                type=kind,
+                status_code=status,
+                response_headers=json_headers,
+                templates={"application/json": _ERROR_TEMPLATE % (code, message)},
+            )

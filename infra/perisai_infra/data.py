@@ -1,0 +1,99 @@
+"""Tables, the NIK encryption key and the NIK index secret."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+from perisai_infra.nag import acknowledge
+
+S = dynamodb.AttributeType.STRING
+
+
+def _table(
+    scope: Construct,
+    id_: str,
+    *,
+    pk: str,
+    sk: str | None,
+    ttl: str | None,
+    stream: bool = False,
+) -> dynamodb.Table:
+    table = dynamodb.Table(
+        scope,
+        id_,
+        partition_key=dynamodb.Attribute(name=pk, type=S),
+        sort_key=dynamodb.Attribute(name=sk, type=S) if sk else None,
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True
+        ),
+        deletion_protection=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        time_to_live_attribute=ttl,
+        stream=dynamodb.StreamViewType.NEW_IMAGE if stream else None,
+    )
+    return table
+
+
+class DataConstruct(Construct):
+    def __init__(self, scope: Construct, id_: str) -> None:
+        super().__init__(scope, id_)
+
+        # Single table for everything keyed by participant: profile, NIK uniqueness item,
+        # contribution ledger (DUES#YYYY-MM), payment orders and the event outbox.
+        # Its stream carries outbox items to the event bus.
+        self.participants = _table(self, "ParticipantsTable", pk="pk", sk="sk", ttl="expires_at", stream=True)
+        # A partner's participants, newest first (partner views, coverage reports).
+        self.participants.add_global_secondary_index(
+            index_name="by_partner",
+            partition_key=dynamodb.Attribute(name="gsi1pk", type=S),
+            sort_key=dynamodb.Attribute(name="gsi1sk", type=S),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+        # Sparse, write-sharded index of who owes which dues month (DUE#YYYY-MM#shard):
+        # the reminder and lapse jobs query it shard by shard instead of scanning.
+        self.participants.add_global_secondary_index(
+            index_name="by_due_month",
+            partition_key=dynamodb.Attribute(name="gsi2pk", type=S),
+            sort_key=dynamodb.Attribute(name="gsi2sk", type=S),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=["status", "phone", "covered_through"],
+        )
+        # An agent's recruits by enrollment date (agent cohorts and retention).
+        self.participants.add_global_secondary_index(
+            index_name="by_agent",
+            partition_key=dynamodb.Attribute(name="gsi3pk", type=S),
+            sort_key=dynamodb.Attribute(name="gsi3sk", type=S),
+            projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+
+        self.partners = _table(self, "PartnersTable", pk="pk", sk="sk", ttl=None)
+        # Powertools idempotency records (key: partner + Idempotency-Key).
+        self.idempotency = _table(self, "IdempotencyTable", pk="id", sk=None, ttl="expiration")
+
+        self.nik_key = kms.Key(
+            self,
+            "NikKey",
+            description="Envelope encryption of participants' NIK",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            pending_window=Duration.days(30),
+        )
+        self.nik_hmac_secret = secretsmanager.Secret(
+            self,
+            "NikHmacSecret",
+            description="HMAC key that turns a NIK into its index key (never the NIK in clear)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        acknowledge(
+            self.nik_hmac_secret,
+            "AwsSolutions-SMG4",
+            "Rotating the NIK index key means re-keying every NIK index item; it is a planned "
+            "operation (docs/RUNBOOK.md), not an automatic rotation.",
+        )

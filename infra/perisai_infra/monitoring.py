@@ -1,0 +1,115 @@
+"""Alarms on dead letters, errors, throttles and 5xx, wired to one SNS topic, and a dashboard."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+
+class MonitoringConstruct(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        functions: dict[str, lambda_.Function],
+        queues: dict[str, sqs.Queue],
+        api: apigw.RestApi,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            display_name="Perisai alarms",
+            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        action = cw_actions.SnsAction(self.topic)
+        alarms: list[cw.Alarm] = []
+
+        for name, queue in queues.items():
+            alarms.append(
+                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)).create_alarm(
+                    self,
+                    f"{name}Depth",
+                    threshold=0,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    alarm_description=f"Messages are waiting in dead-letter queue {name}",
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        for key, fn in functions.items():
+            label = "".join(p.title() for p in key.split("_"))
+            alarms.append(
+                fn.metric_errors(period=Duration.minutes(5)).create_alarm(
+                    self,
+                    f"{label}Errors",
+                    threshold=0,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    alarm_description=f"{key} raised errors (failed job or request)",
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                )
+            )
+            alarms.append(
+                fn.metric_throttles(period=Duration.minutes(5)).create_alarm(
+                    self,
+                    f"{label}Throttles",
+                    threshold=0,
+                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                    evaluation_periods=1,
+                    alarm_description=f"{key} was throttled",
+                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                )
+            )
+        server_errors = api.metric_server_error(period=Duration.minutes(5), statistic="Average")
+        alarms.append(
+            server_errors.create_alarm(
+                self,
+                "Api5xxRate",
+                threshold=0.01,
+                evaluation_periods=2,
+                alarm_description="More than 1% of API requests answered 5xx",
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        )
+        for alarm in alarms:
+            alarm.add_alarm_action(action)
+
+        dashboard = cw.Dashboard(self, "Dashboard", dashboard_name="Perisai")
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="API requests and errors",
+                left=[
+                    api.metric_count(),
+                    api.metric_client_error(),
+                    api.metric_server_error(),
+                ],
+            ),
+            cw.GraphWidget(
+                title="API latency",
+                left=[
+                    api.metric_latency(statistic="p99"),
+                    api.metric_integration_latency(statistic="p99"),
+                ],
+            ),
+        )
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Function errors",
+                left=[fn.metric_errors() for fn in functions.values()],
+            ),
+            cw.GraphWidget(
+                title="Function duration p99",
+                left=[fn.metric_duration(statistic="p99") for fn in functions.values()],
+            ),
+        )
+        dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24))

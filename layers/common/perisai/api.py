@@ -1,0 +1,204 @@
+"""HTTP edge shared by every function: the resolver, partner identity, scopes and
+the one place where errors become status codes and JSON bodies."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+from pydantic import BaseModel, Field
+
+from perisai import errors
+from perisai.observability import logger
+
+# API Gateway allows 10 MB; no Perisai request needs more than a few KB.
+MAX_BODY_BYTES = 64 * 1024
+
+SCOPES = ("enroll", "pay", "claims", "backoffice")
+# Partners with scope backoffice may read every partner's participants and claims.
+BACKOFFICE = "backoffice"
+
+
+class FieldErrorBody(BaseModel):
+    field: str = Field(description="The request field at fault, dotted for nested fields")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx and 5xx answer has this body."""
+
+    error: str = Field(description="Machine-readable code, e.g. validation_error, already_enrolled")
+    message: str
+    fields: list[FieldErrorBody] = Field(default_factory=list)
+
+
+def error_response(
+    status: int, code: str, message: str, fields: Iterable[FieldErrorBody] = (), headers: dict[str, str] | None = None
+) -> Response:
+    body = ErrorBody(error=code, message=message, fields=list(fields))
+    return Response(
+        status_code=status,
+        content_type=content_types.APPLICATION_JSON,
+        body=body.model_dump_json(),
+        headers=headers,
+    )
+
+
+_ERROR_DESCRIPTIONS = {
+    400: "Malformed request",
+    401: "Missing, unknown or revoked partner key",
+    403: "The partner key lacks the scope this route needs",
+    404: "Not found, or not visible to this partner",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Invalid request: each bad field is named",
+    429: "Too many requests for this partner",
+    501: "Capability planned but not built yet",
+    503: "A dependency is unavailable; retry later",
+}
+
+
+def documented(ok_status: int | None, ok_model: type[BaseModel] | None, *error_statuses: int) -> dict[int, OpenAPIResponse]:
+    """OpenAPI responses for a route: its success model and the ErrorBody for each error status."""
+    responses: dict[int, OpenAPIResponse] = {}
+    if ok_status is not None and ok_model is not None:
+        responses[ok_status] = {
+            "description": HTTPStatus(ok_status).phrase,
+            "content": {"application/json": {"model": ok_model}},
+        }
+    for status in sorted({*error_statuses, 500, 503}):
+        responses[status] = {
+            "description": _ERROR_DESCRIPTIONS.get(status, HTTPStatus(status).phrase),
+            "content": {"application/json": {"model": ErrorBody}},
+        }
+    return responses
+
+
+@dataclass(frozen=True)
+class Partner:
+    """The partner channel that called, as the authorizer established it."""
+
+    partner_id: str
+    channel: str
+    scopes: frozenset[str]
+
+    def can(self, scope: str) -> bool:
+        return scope in self.scopes or BACKOFFICE in self.scopes
+
+    @property
+    def is_backoffice(self) -> bool:
+        return BACKOFFICE in self.scopes
+
+
+def partner_of(app: APIGatewayRestResolver) -> Partner:
+    context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
+    partner_id = context.get("partner_id")
+    if not partner_id:
+        # Only reachable if a route was deployed without the authorizer: fail closed.
+        raise errors.Forbidden("no partner identity on this request")
+    return Partner(
+        partner_id=partner_id,
+        channel=context.get("channel", ""),
+        scopes=frozenset(str(context.get("scopes", "")).split()),
+    )
+
+
+def require_scope(*any_of: str) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response]:
+    """Route middleware: the partner needs one of ``any_of`` (backoffice passes every check)."""
+
+    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+        partner = partner_of(app)
+        if not any(partner.can(scope) for scope in any_of):
+            return error_response(403, "forbidden", f"this route needs scope {' or '.join(any_of)}")
+        app.append_context(partner=partner)
+        return next_middleware(app)
+
+    return middleware
+
+
+def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    body = app.current_event.body
+    if body is not None and len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return error_response(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+    return next_middleware(app)
+
+
+def _field_name(location: Iterable[Any]) -> str:
+    parts = [str(p) for p in location]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+    app.use(middlewares=[_limit_body_size])
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid_request(exc: RequestValidationError) -> Response:
+        fields = []
+        for err in exc.errors():
+            loc = err.get("loc", ())
+            message = err.get("msg", "invalid value")
+            if err.get("type") == "json_invalid":
+                return error_response(400, "malformed_json", "request body is not valid JSON")
+            fields.append(FieldErrorBody(field=_field_name(loc), message=message))
+        names = ", ".join(dict.fromkeys(f.field for f in fields))
+        return error_response(422, "validation_error", f"invalid fields: {names}", fields)
+
+    @app.exception_handler(errors.DomainValidationError)
+    def _invalid_domain(exc: errors.DomainValidationError) -> Response:
+        fields = [FieldErrorBody(field=f.field, message=f.message) for f in exc.fields]
+        names = ", ".join(dict.fromkeys(f.field for f in fields))
+        return error_response(422, "validation_error", f"invalid fields: {names}", fields)
+
+    simple: dict[type[Exception], tuple[int, str]] = {
+        errors.NotFound: (404, "not_found"),
+        errors.AlreadyEnrolled: (409, "already_enrolled"),
+        errors.Forbidden: (403, "forbidden"),
+        errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
+        errors.RequestInProgress: (409, "request_in_progress"),
+        errors.RulesNotInForce: (422, "rules_not_in_force"),
+        errors.NotBuilt: (501, "not_implemented"),
+    }
+    for exc_class, (status, code) in simple.items():
+        app.exception_handler(exc_class)(_simple_handler(status, code))
+
+    @app.exception_handler(errors.DependencyUnavailable)
+    def _unavailable(exc: errors.DependencyUnavailable) -> Response:
+        logger.warning("dependency unavailable", extra={"reason": str(exc)})
+        return error_response(503, "service_unavailable", "a dependency is unavailable; retry later", headers={"Retry-After": "1"})
+
+    @app.not_found
+    def _not_found(exc: NotFoundError) -> Response:
+        return error_response(404, "not_found", "no such route")
+
+    @app.exception_handler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error")
+
+    return app
+
+
+def _simple_handler(status: int, code: str) -> Callable[[Exception], Response]:
+    def handle(exc: Exception) -> Response:
+        return error_response(status, code, str(exc))
+
+    return handle
+
+
+def json_body(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json(), headers=headers)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"))

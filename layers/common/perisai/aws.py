@@ -1,0 +1,36 @@
+"""Lazily built boto3 clients, one per service per process.
+
+Nothing is created at import time, so tests and the local runtime can point the
+process at an embedded AWS (``AWS_ENDPOINT_URL``) before the first call.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cache
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+_lock = threading.Lock()
+
+# Standard retry mode backs off on throttling; the SDK retries before we surface an error.
+_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+
+
+@cache
+def _session() -> boto3.session.Session:
+    return boto3.session.Session()
+
+
+@cache
+def client(service: str) -> Any:
+    with _lock:  # boto3 sessions are not thread-safe while creating clients
+        return _session().client(service, config=_CONFIG)
+
+
+def reset() -> None:
+    """Forget cached clients (tests that move AWS_ENDPOINT_URL call this)."""
+    client.cache_clear()
+    _session.cache_clear()

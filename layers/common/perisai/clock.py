@@ -1,0 +1,47 @@
+"""The one clock every handler reads.
+
+Lambda runs on real time. The local runtime shifts it (``PUT /_local/clock``) so a
+month of dues, reminders and claims can be played out in a minute.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """Current instant, timezone-aware UTC."""
+        return datetime.now(timezone.utc) + self._offset
+
+    def today_jakarta(self) -> date:
+        return self.now().astimezone(JAKARTA).date()
+
+    def now_jakarta(self) -> datetime:
+        return self.now().astimezone(JAKARTA)
+
+    def move_to(self, instant: datetime) -> None:
+        """Make ``now()`` return ``instant`` from here on; time keeps flowing."""
+        if instant.tzinfo is None:
+            raise ValueError("instant must carry a timezone")
+        with self._lock:
+            self._offset = instant - datetime.now(timezone.utc)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta(0)
+
+    @property
+    def shifted(self) -> bool:
+        return self._offset != timedelta(0)
+
+
+clock = Clock()

@@ -1,0 +1,57 @@
+"""Application errors raised by services and data-access modules.
+
+HTTP status codes are assigned in one place, ``perisai.api``; nothing here knows HTTP.
+"""
+
+from __future__ import annotations
+
+from perisai.domain.errors import DomainError, DomainValidationError, FieldError, RulesNotInForce
+
+__all__ = [
+    "AlreadyEnrolled",
+    "DependencyUnavailable",
+    "DomainError",
+    "DomainValidationError",
+    "FieldError",
+    "Forbidden",
+    "IdempotencyKeyReused",
+    "NotBuilt",
+    "NotFound",
+    "RequestInProgress",
+    "RulesNotInForce",
+]
+
+
+class NotFound(DomainError):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} not found")
+        self.what = what
+
+
+class AlreadyEnrolled(DomainError):
+    """This NIK already has a participation (the existing record is not revealed)."""
+
+    def __init__(self) -> None:
+        super().__init__("a participant with this NIK is already enrolled")
+
+
+class Forbidden(DomainError):
+    pass
+
+
+class IdempotencyKeyReused(DomainError):
+    def __init__(self) -> None:
+        super().__init__("this Idempotency-Key was already used with a different request body")
+
+
+class RequestInProgress(DomainError):
+    def __init__(self) -> None:
+        super().__init__("a request with this Idempotency-Key is still being processed; retry shortly")
+
+
+class DependencyUnavailable(DomainError):
+    """An AWS dependency throttled or failed; nothing was changed and the caller may retry."""
+
+
+class NotBuilt(DomainError):
+    """The capability behind this route or job is planned but not built yet."""

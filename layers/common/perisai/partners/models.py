@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Channel = Literal[
+    "agent_network",  # Agen Perisai
+    "post_office",
+    "bank_agent",  # BRILink, Agen BNI 46
+    "retailer",  # Indomaret, Alfamart
+    "sponsor",  # SERTAKAN
+    "local_government",  # APBD
+    "back_office",
+]
+Scope = Literal["enroll", "pay", "claims", "backoffice"]
+KeyStatus = Literal["active", "revoked"]
+
+
+class PartnerKey(BaseModel):
+    """Stored item: one API key of one partner, found by the key's hash."""
+
+    key_hash: str
+    key_id: str
+    partner_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")
+    partner_name: str
+    channel: Channel
+    scopes: list[Scope]
+    status: KeyStatus = "active"
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status == "active"

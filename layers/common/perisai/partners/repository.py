@@ -1,0 +1,96 @@
+"""Partner keys in DynamoDB. Items: ``pk=KEY#<sha256>`` (read by the authorizer) and
+``pk=PARTNER#<id>, sk=KEY#<key_id>`` (lets an operator list and revoke by key id)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from perisai import aws
+from perisai.clock import clock
+from perisai.errors import DependencyUnavailable, NotFound
+from perisai.partners.models import PartnerKey
+
+
+class PartnerKeyRepository:
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    @property
+    def _client(self) -> Any:
+        return self._dynamodb or aws.client("dynamodb")
+
+    def find_by_hash(self, key_hash: str) -> PartnerKey | None:
+        try:
+            item = self._client.get_item(
+                TableName=self._table, Key={"pk": {"S": f"KEY#{key_hash}"}, "sk": {"S": "KEY"}}, ConsistentRead=False
+            ).get("Item")
+        except ClientError as exc:
+            raise DependencyUnavailable("partners table unavailable") from exc
+        return _from_item(item) if item else None
+
+    def save(self, key: PartnerKey) -> None:
+        data = key.model_dump(mode="json", exclude_none=True)
+        lookup = {"pk": f"KEY#{key.key_hash}", "sk": "KEY", **data}
+        listing = {"pk": f"PARTNER#{key.partner_id}", "sk": f"KEY#{key.key_id}", **data}
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Put": {"TableName": self._table, "Item": _to_item(lookup), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {"Put": {"TableName": self._table, "Item": _to_item(listing)}},
+                ]
+            )
+        except ClientError as exc:
+            raise DependencyUnavailable("could not store partner key") from exc
+
+    def list_keys(self, partner_id: str | None = None) -> list[PartnerKey]:
+        """Operator listing: one partner's keys by key, all keys page by page (admin tool only)."""
+        keys: list[PartnerKey] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :key)",
+            "ExpressionAttributeValues": {":pk": {"S": f"PARTNER#{partner_id}"}, ":key": {"S": "KEY#"}},
+        }
+        while True:
+            page = self._client.query(**kwargs)
+            keys.extend(_from_item(i) for i in page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                return keys
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def revoke(self, partner_id: str, key_id: str) -> PartnerKey:
+        listing = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}}
+        ).get("Item")
+        if not listing:
+            raise NotFound(f"key {key_id} of partner {partner_id}")
+        key = _from_item(listing)
+        now = clock.now().isoformat()
+        update = {
+            "UpdateExpression": "SET #s = :revoked, revoked_at = :now",
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":revoked": {"S": "revoked"}, ":now": {"S": now}},
+        }
+        self._client.transact_write_items(
+            TransactItems=[
+                {"Update": {"TableName": self._table, "Key": {"pk": {"S": f"KEY#{key.key_hash}"}, "sk": {"S": "KEY"}}, **update}},
+                {"Update": {"TableName": self._table, "Key": {"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}}, **update}},
+            ]
+        )
+        return key.model_copy(update={"status": "revoked"})
+
+
+def _to_item(data: dict[str, Any]) -> dict[str, Any]:
+    from boto3.dynamodb.types import TypeSerializer
+
+    serializer = TypeSerializer()
+    return {k: serializer.serialize(v) for k, v in data.items()}
+
+
+def _from_item(item: dict[str, Any]) -> PartnerKey:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    deserializer = TypeDeserializer()
+    return PartnerKey.model_validate({k: deserializer.deserialize(v) for k, v in item.items()})
