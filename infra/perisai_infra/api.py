@@ -45,7 +45,7 @@ ROUTES: tuple[Route, ...] = (
         authorized=False,
     ),
     Route("POST", "/v1/payments/xendit/callbacks", "payment_callback", authorized=False),
-    Route("POST", "/v1/claims", "claims", required_headers=("Idempotency-Key",)),
+    Route("POST", "/v1/claims", "claims"),
     Route("GET", "/v1/claims/{claim_id}", "claims"),
 )
 

@@ -23,6 +23,8 @@ from perisai.observability import logger
 MAX_BODY_BYTES = 64 * 1024
 
 SCOPES = ("enroll", "pay", "claims", "backoffice")
+# Route extension for routes outside the partner authorizer (see infra openapi_doc).
+PUBLIC = {"x-perisai-public": True}
 # Partners with scope backoffice may read every partner's participants and claims.
 BACKOFFICE = "backoffice"
 
@@ -132,14 +134,16 @@ def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddlewar
 
 
 def _field_name(location: Iterable[Any]) -> str:
-    parts = [str(p) for p in location]
+    # Drop list indices: "programs", not "programs.1", is the field a client fixes.
+    parts = [str(p) for p in location if not isinstance(p, int)]
     if parts and parts[0] in ("body", "query", "path", "header"):
         parts = parts[1:]
     return ".".join(parts) or "body"
 
 
 def build_resolver() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    # A response that breaks its own model is our bug: 500, never a 4xx blaming the caller.
+    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
     app.use(middlewares=[_limit_body_size])
 
     @app.exception_handler(RequestValidationError)
@@ -147,7 +151,7 @@ def build_resolver() -> APIGatewayRestResolver:
         fields = []
         for err in exc.errors():
             loc = err.get("loc", ())
-            message = err.get("msg", "invalid value")
+            message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
             if err.get("type") == "json_invalid":
                 return error_response(400, "malformed_json", "request body is not valid JSON")
             fields.append(FieldErrorBody(field=_field_name(loc), message=message))
@@ -197,7 +201,8 @@ def _simple_handler(status: int, code: str) -> Callable[[Exception], Response]:
 
 
 def json_body(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model.model_dump_json(), headers=headers)
+    """A model with a status other than 200 (the resolver validates and serializes it)."""
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model, headers=headers)
 
 
 def dumps(obj: Any) -> str:

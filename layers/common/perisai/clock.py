@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
+# Indonesia keeps no daylight saving: a fixed UTC+7 needs no tz database on Lambda.
+JAKARTA = timezone(timedelta(hours=7), "WIB")
 
 
 class Clock:

@@ -9,6 +9,7 @@ from botocore.exceptions import ClientError
 
 from perisai import aws
 from perisai.clock import clock
+from perisai.dynamo import from_item, to_item
 from perisai.errors import DependencyUnavailable, NotFound
 from perisai.partners.models import PartnerKey
 
@@ -82,15 +83,10 @@ class PartnerKeyRepository:
         return key.model_copy(update={"status": "revoked"})
 
 
-def _to_item(data: dict[str, Any]) -> dict[str, Any]:
-    from boto3.dynamodb.types import TypeSerializer
 
-    serializer = TypeSerializer()
-    return {k: serializer.serialize(v) for k, v in data.items()}
+def _to_item(data: dict[str, Any]) -> dict[str, Any]:
+    return to_item(data)
 
 
 def _from_item(item: dict[str, Any]) -> PartnerKey:
-    from boto3.dynamodb.types import TypeDeserializer
-
-    deserializer = TypeDeserializer()
-    return PartnerKey.model_validate({k: deserializer.deserialize(v) for k, v in item.items()})
+    return PartnerKey.model_validate(from_item(item))

@@ -1,0 +1,66 @@
+# Perisai: the two commands are `make dev` and `make test`; everything else is a step they call.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+PORT ?= 3000
+LAMBDA_PYTHON := 3.14
+LAMBDA_PLATFORM := manylinux2014_aarch64
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export PYTHONDONTWRITEBYTECODE := 1
+export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/infra
+
+.PHONY: dev test build layer openapi synth deploy bench partner lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -e '.[dev]'
+	touch $@
+
+## build: the Lambda layer (no Docker) and the OpenAPI document it carries
+build: $(VENV)/.installed openapi layer
+
+openapi: $(VENV)/.installed
+	$(PY) -m perisai_infra.openapi_doc
+
+# Lambda's runtime provides boto3/botocore; pip would pull them in through dependencies.
+layer: $(VENV)/.installed openapi
+	rm -rf build/layer && mkdir -p build/layer/python
+	$(PIP) install --quiet --target build/layer/python --platform $(LAMBDA_PLATFORM) \
+		--python-version $(LAMBDA_PYTHON) --implementation cp --only-binary=:all: \
+		-r layers/common/requirements.txt
+	rm -rf build/layer/python/{boto3,botocore,s3transfer}* build/layer/python/bin
+	find build/layer/python -name '__pycache__' -prune -exec rm -rf {} +
+	cp -r layers/common/perisai build/layer/python/perisai
+	find build/layer/python/perisai -name '__pycache__' -prune -exec rm -rf {} +
+
+## dev: the whole API on http://127.0.0.1:$(PORT) against an embedded AWS (moto)
+dev: build
+	PORT=$(PORT) $(PY) -m local_runtime
+
+## test: every test (unit, infra, API through the local runtime)
+test: build
+	$(PY) -m pytest -q -p no:cacheprovider
+
+## synth: the CloudFormation template into cdk.out (cdk-nag runs inside)
+synth: build
+	npx --yes aws-cdk@2 synth --quiet
+
+## deploy: needs AWS credentials (and `cdk bootstrap` once per account/region)
+deploy: build
+	npx --yes aws-cdk@2 deploy --require-approval broadening
+
+## partner: administer partner keys, e.g. make partner ARGS="create --partner-id agen-jabar --name 'Agen Jabar' --channel agent_network --scopes enroll,pay --local"
+partner: $(VENV)/.installed
+	$(PY) -m perisai_admin.partner_cli $(ARGS)
+
+bench: build
+	$(PY) -m bench
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check layers functions infra tests
+
+clean:
+	rm -rf build cdk.out .perisai

@@ -1,0 +1,44 @@
+"""JKK, JKM and JHT claims. Planned: each route answers 501 until built."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from perisai.api import ErrorBody, build_resolver, documented, require_scope
+from perisai.not_built import NotBuiltRequest, not_built_response
+from perisai.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.post(
+    "/v1/claims",
+    middlewares=[require_scope("claims")],
+    responses=documented(None, None, 401, 403, 501),
+    summary="File a claim (not built yet)",
+    tags=["Claims"],
+)
+def file_claim(claim: NotBuiltRequest) -> Response[ErrorBody]:
+    return not_built_response("Claims")
+
+
+@app.get(
+    "/v1/claims/<claim_id>",
+    middlewares=[require_scope("claims")],
+    responses=documented(None, None, 401, 403, 501),
+    summary="A claim and its decision (not built yet)",
+    tags=["Claims"],
+)
+def get_claim(claim_id: Annotated[str, Path()]) -> Response[ErrorBody]:
+    return not_built_response("Claims")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

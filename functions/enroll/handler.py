@@ -1,0 +1,147 @@
+"""Enrollment API: partner channels sign workers up, look them up and quote dues.
+
+Also serves the unauthenticated /health and /v1/openapi.json.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from perisai import idempotency
+from perisai.api import PUBLIC, Partner, build_resolver, documented, json_body, require_scope
+from perisai.clock import clock
+from perisai.domain.dues import DuesMonth, DuesQuote, PayerType, Program, RateBook, Sector
+from perisai.domain.identity import validate_nik
+from perisai.enrollment.models import EnrollmentRequest, EnrollmentResponse, ParticipantLookup, ParticipantView
+from perisai.enrollment.nik import KmsNikProtector
+from perisai.enrollment.repository import DynamoParticipantStore
+from perisai.enrollment.service import EnrollmentService
+from perisai.observability import logger, metrics, tracer
+from perisai.settings import EnrollEnv
+
+app = build_resolver()
+
+
+class Health(BaseModel):
+    status: str
+    time: str
+
+
+@cache
+def service() -> EnrollmentService:
+    env = EnrollEnv.load()
+    return EnrollmentService(
+        store=DynamoParticipantStore(env.participants_table),
+        nik=KmsNikProtector(env.nik_key_arn, env.nik_hmac_secret_arn),
+        rate_book=RateBook.load(),
+    )
+
+
+@app.get("/health", responses=documented(200, Health), openapi_extensions=PUBLIC, tags=["Platform"])
+def health() -> Health:
+    return Health(status="ok", time=clock.now().isoformat())
+
+
+@app.get(
+    "/v1/openapi.json",
+    responses={200: {"description": "This API's OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    openapi_extensions=PUBLIC,
+    tags=["Platform"],
+)
+def openapi_document() -> Response[dict]:
+    document = resources.files("perisai").joinpath("openapi.json").read_text()
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+
+
+def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
+    partner = Partner(request["partner_id"], request["channel"], frozenset(request["scopes"]))
+    enrollment = EnrollmentRequest.model_validate(request["body"])
+    result = service().enroll(enrollment, partner, clock.now())
+    # Inside the idempotent call: a replayed response is not a second enrollment.
+    metrics.add_metric(name="ParticipantEnrolled", unit="Count", value=1)
+    logger.info("participant enrolled", extra={"participant_id": result.participant_id, "reactivated": result.reactivated})
+    return {"status": 200 if result.reactivated else 201, "body": result.model_dump(mode="json")}
+
+
+@app.post(
+    "/v1/participants",
+    middlewares=[require_scope("enroll")],
+    responses=documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 422),
+    summary="Enroll a worker (once per NIK)",
+    tags=["Enrollment"],
+)
+def enroll(
+    enrollment: EnrollmentRequest,
+    idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)],
+) -> Response[EnrollmentResponse]:
+    partner: Partner = app.context["partner"]
+    logger.append_keys(partner_id=partner.partner_id)
+    result = idempotency.once(EnrollEnv.load().idempotency_table, "enroll", _enroll_once)(
+        partner_id=partner.partner_id,
+        idempotency_key=idempotency_key,
+        body=app.current_event.json_body,
+        channel=partner.channel,
+        scopes=sorted(partner.scopes),
+    )
+    return json_body(EnrollmentResponse.model_validate(result["body"]), status=result["status"])
+
+
+@app.get(
+    "/v1/participants/<participant_id>",
+    middlewares=[require_scope("enroll", "pay", "claims")],
+    responses=documented(200, ParticipantView, 401, 403, 404),
+    summary="A participant as its enrolling partner (or the back office) sees it",
+    tags=["Enrollment"],
+)
+def get_participant(participant_id: Annotated[str, Path(pattern=r"^PST-[0-9A-Z]{12}$")]) -> ParticipantView:
+    metrics.add_metric(name="ParticipantViewed", unit="Count", value=1)
+    return service().view(participant_id, app.context["partner"])
+
+
+@app.get(
+    "/v1/participants",
+    middlewares=[require_scope("pay", "enroll")],
+    responses=documented(200, ParticipantLookup, 401, 403, 404, 422),
+    summary="Find a participant by NIK (id and status only)",
+    tags=["Enrollment"],
+)
+def find_participant(nik: Annotated[str, Query(description="16-digit NIK")]) -> ParticipantLookup:
+    clean = validate_nik(nik)  # 422 naming `nik` before any AWS call
+    metrics.add_metric(name="ParticipantLookedUp", unit="Count", value=1)
+    return service().lookup_by_nik(clean)
+
+
+@app.get(
+    "/v1/dues/quote",
+    middlewares=[require_scope("enroll", "pay")],
+    responses=documented(200, DuesQuote, 401, 403, 422),
+    summary="Monthly dues for a declared income, with the rules in force that month",
+    tags=["Dues"],
+)
+def quote(
+    monthly_income: Annotated[int, Query(ge=0, description="Declared monthly income, integer rupiah")],
+    sector: Annotated[Sector, Query()],
+    programs: Annotated[str, Query(description="Comma-separated, e.g. JKK,JKM,JHT")] = "JKK,JKM",
+    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default this month")] = None,
+    payer_type: Annotated[PayerType, Query()] = "self",
+) -> DuesQuote:
+    dues_month = DuesMonth.parse(month) if month else DuesMonth.of(clock.today_jakarta())
+    chosen: list[Program] = [p.strip().upper() for p in programs.split(",") if p.strip()]  # type: ignore[misc]
+    metrics.add_metric(name="DuesQuoted", unit="Count", value=1)
+    return service().quote(monthly_income, sector, chosen, dues_month, payer_type)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return app.resolve(event, context)
+

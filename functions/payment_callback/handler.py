@@ -1,0 +1,47 @@
+"""Payment provider callbacks (Midtrans, Xendit). Planned: each route answers 501 until built.
+
+These routes are outside the partner authorizer; each provider's own signature or
+callback token will be verified here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from perisai.api import PUBLIC, ErrorBody, build_resolver, documented
+from perisai.not_built import NotBuiltRequest, not_built_response
+from perisai.observability import logger, metrics, tracer
+
+app = build_resolver()
+
+
+@app.post(
+    "/v1/payments/midtrans/notifications",
+    openapi_extensions=PUBLIC,
+    responses=documented(None, None, 501),
+    summary="Midtrans HTTP notification (not built yet)",
+    tags=["Payments"],
+)
+def midtrans_notification(notification: NotBuiltRequest) -> Response[ErrorBody]:
+    return not_built_response("Midtrans payment notifications")
+
+
+@app.post(
+    "/v1/payments/xendit/callbacks",
+    openapi_extensions=PUBLIC,
+    responses=documented(None, None, 501),
+    summary="Xendit virtual-account callback (not built yet)",
+    tags=["Payments"],
+)
+def xendit_callback(callback: NotBuiltRequest) -> Response[ErrorBody]:
+    return not_built_response("Xendit payment callbacks")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,115 @@
+"""Runs the stack's Lambda handlers in this process, with the environment the stack gives them."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from local_runtime.cloud import LocalCloud
+from local_runtime.template import StackModel
+
+# Per-function values that would collide in one process; every other variable must agree.
+PER_FUNCTION = {"POWERTOOLS_SERVICE_NAME"}
+
+
+@dataclass
+class LambdaContext:
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_seconds: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    log_group_name: str = "/aws/lambda/local"
+    log_stream_name: str = "local"
+    _deadline: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.invoked_function_arn = f"arn:aws:lambda:ap-southeast-3:123456789012:function:{self.function_name}"
+        self._deadline = time.monotonic() + self.timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+@dataclass
+class Invocation:
+    function: str
+    trigger: str
+    ok: bool
+    error: str | None
+    milliseconds: float
+
+
+class Functions:
+    def __init__(self, model: StackModel, cloud: LocalCloud, root: Path) -> None:
+        self._model = model
+        self._cloud = cloud
+        self._root = root
+        self._modules: dict[str, ModuleType] = {}
+        self._lock = threading.Lock()
+        self.invocations: list[Invocation] = []
+        for layer in model.layers:
+            path = str(root / layer)
+            if path not in sys.path:
+                sys.path.insert(0, path)
+
+    def configure_environment(self) -> None:
+        merged: dict[str, str] = {}
+        for spec in self._model.functions.values():
+            for name, raw in spec.environment.items():
+                value = str(self._cloud.resolve(raw))
+                if name in PER_FUNCTION:
+                    continue
+                if merged.get(name, value) != value:
+                    raise RuntimeError(f"functions disagree on {name}; the local runtime shares one process")
+                merged[name] = value
+        os.environ.update(merged)
+        from perisai.settings import Environment
+
+        Environment.forget()
+
+    def name_of(self, logical_id: str) -> str:
+        spec = self._model.functions[logical_id]
+        return f"{spec.source.removeprefix('functions/')}.{spec.handler.split('.', 1)[1]}"
+
+    def invoke(self, logical_id: str, event: Any, trigger: str) -> Any:
+        spec = self._model.functions[logical_id]
+        module_name, function_name = spec.handler.rsplit(".", 1)
+        handler = getattr(self._module(spec.source, module_name), function_name)
+        context = LambdaContext(function_name=f"local-{logical_id}", memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout)
+        started = time.perf_counter()
+        try:
+            result = handler(event, context)
+        except Exception as exc:
+            self._record(logical_id, trigger, False, f"{type(exc).__name__}: {exc}", started)
+            raise
+        self._record(logical_id, trigger, True, None, started)
+        return result
+
+    def _record(self, logical_id: str, trigger: str, ok: bool, error: str | None, started: float) -> None:
+        with self._lock:
+            self.invocations.append(
+                Invocation(self.name_of(logical_id), trigger, ok, error, round((time.perf_counter() - started) * 1000, 1))
+            )
+
+    def _module(self, source: str, module_name: str) -> ModuleType:
+        key = f"{source}/{module_name}"
+        with self._lock:
+            if key not in self._modules:
+                path = self._root / source / f"{module_name}.py"
+                unique = "lambda_" + source.replace("/", "_") + "_" + module_name
+                spec = importlib.util.spec_from_file_location(unique, path)
+                assert spec and spec.loader
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[unique] = module
+                spec.loader.exec_module(module)
+                self._modules[key] = module
+            return self._modules[key]

@@ -1,0 +1,197 @@
+"""API Gateway (REST, Lambda proxy) as the stack defines it: routes, TOKEN authorizer with
+its result cache, required-header validation and JSON gateway responses."""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from local_runtime.functions import Functions
+from local_runtime.template import Authorizer, Route, StackModel
+
+REGION = "ap-southeast-3"
+ACCOUNT = "123456789012"
+API_ID = "localapi"
+MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class ApiGateway:
+    def __init__(self, model: StackModel, functions: Functions) -> None:
+        self._model = model
+        self._functions = functions
+        self._routes = [(route, _compile(route.path)) for route in model.routes]
+        self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._cache_lock = threading.Lock()
+
+    def flush_authorizer_cache(self) -> None:
+        """Like FlushStageAuthorizersCache: the next request re-runs the authorizer."""
+        with self._cache_lock:
+            self._cache.clear()
+
+    def handle(self, method: str, raw_path: str, headers: dict[str, str], body: bytes, source_ip: str) -> HttpResponse:
+        split = urlsplit(raw_path)
+        path = split.path.rstrip("/") or "/"
+        if len(body) > MAX_BODY_BYTES:
+            return self._gateway_error("REQUEST_TOO_LARGE", 413, "Request Too Long")
+        route, path_params = self._match(method, path)
+        if route is None:
+            return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
+
+        request_id = str(uuid.uuid4())
+        authorizer_context: dict[str, Any] | None = None
+        if route.authorizer:
+            outcome = self._authorize(self._model.authorizers[route.authorizer], method, route, headers)
+            if isinstance(outcome, HttpResponse):
+                return outcome
+            authorizer_context = outcome
+
+        missing = [h for h in route.required_headers if not _header(headers, h)]
+        query = parse_qs(split.query, keep_blank_values=True)
+        missing += [q for q in route.required_query if q not in query]
+        if missing:
+            return self._gateway_error(
+                "BAD_REQUEST_PARAMETERS", 400, "", validation=f"Missing required request parameters: [{', '.join(missing)}]"
+            )
+
+        event = {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": method,
+            "headers": dict(headers),
+            "multiValueHeaders": {k: [v] for k, v in headers.items()},
+            "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+            "multiValueQueryStringParameters": query or None,
+            "pathParameters": path_params or None,
+            "stageVariables": None,
+            "requestContext": {
+                "resourcePath": route.path,
+                "httpMethod": method,
+                "path": f"/{self._model.stage}{path}",
+                "stage": self._model.stage,
+                "requestId": request_id,
+                "requestTimeEpoch": int(time.time() * 1000),
+                "accountId": ACCOUNT,
+                "apiId": API_ID,
+                "protocol": "HTTP/1.1",
+                "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "User-Agent")},
+                "authorizer": authorizer_context,
+            },
+            "body": body.decode("utf-8", errors="replace") if body else None,
+            "isBase64Encoded": False,
+        }
+        try:
+            result = self._functions.invoke(route.function, event, trigger=f"{method} {route.path}")
+        except Exception:
+            return self._gateway_error("DEFAULT_5XX", 502, "Internal server error")
+        return _proxy_response(result)
+
+    # -- authorizer -------------------------------------------------------------
+
+    def _authorize(self, authorizer: Authorizer, method: str, route: Route, headers: dict[str, str]) -> dict[str, Any] | HttpResponse:
+        token = _header(headers, authorizer.identity_header)
+        if not token:
+            return self._gateway_error("UNAUTHORIZED", 401, "Unauthorized")
+        method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT}:{API_ID}/{self._model.stage}/{method}{route.path}"
+        cache_key = (authorizer.logical_id, token)
+        with self._cache_lock:
+            cached = self._cache.get(cache_key)
+        policy: dict[str, Any] | None = None
+        if cached and cached[0] > time.monotonic():
+            policy = cached[1]
+        else:
+            try:
+                policy = self._functions.invoke(
+                    authorizer.function,
+                    {"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn},
+                    trigger="authorizer",
+                )
+            except Exception as exc:
+                if str(exc) == "Unauthorized":
+                    return self._gateway_error("UNAUTHORIZED", 401, "Unauthorized")
+                return self._gateway_error("AUTHORIZER_FAILURE", 500, "Authorizer error")
+            if authorizer.ttl_seconds > 0:
+                with self._cache_lock:
+                    self._cache[cache_key] = (time.monotonic() + authorizer.ttl_seconds, policy)
+        if not _allows(policy, method_arn):
+            return self._gateway_error("ACCESS_DENIED", 403, "User is not authorized to access this resource")
+        context = {k: str(v) for k, v in (policy.get("context") or {}).items()}
+        context["principalId"] = str(policy.get("principalId", ""))
+        return context
+
+    # -- matching and responses -------------------------------------------------
+
+    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
+        for route, pattern in self._routes:
+            found = pattern.fullmatch(path)
+            if found and route.method in (method, "ANY"):
+                return route, found.groupdict()
+        return None, {}
+
+    def _gateway_error(self, kind: str, default_status: int, message: str, validation: str = "") -> HttpResponse:
+        configured = self._model.gateway_responses.get(kind)
+        family = "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX"
+        fallback = self._model.gateway_responses.get(family)
+        chosen = configured or fallback
+        status = (configured.status if configured and configured.status else None) or default_status
+        if chosen is None:
+            return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
+        body = chosen.template.replace("$context.error.messageString", json.dumps(message)[1:-1])
+        body = body.replace("$context.error.validationErrorString", json.dumps(validation or message)[1:-1])
+        return HttpResponse(status, {"Content-Type": "application/json", **chosen.headers}, body.encode())
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", re.escape(path))
+    pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
+    return re.compile(pattern)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _allows(policy: dict[str, Any], method_arn: str) -> bool:
+    statements = (policy.get("policyDocument") or {}).get("Statement", [])
+    allowed = False
+    for statement in statements:
+        resources = statement.get("Resource", [])
+        resources = [resources] if isinstance(resources, str) else resources
+        if any(fnmatch.fnmatchcase(method_arn, r) for r in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _proxy_response(result: Any) -> HttpResponse:
+    if not isinstance(result, dict) or "statusCode" not in result:
+        return HttpResponse(502, {"Content-Type": "application/json"}, b'{"message": "Internal server error"}')
+    headers = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+    for key, values in (result.get("multiValueHeaders") or {}).items():
+        headers[key] = ", ".join(str(v) for v in values)
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        import base64
+
+        raw = base64.b64decode(body)
+    else:
+        raw = body.encode()
+    return HttpResponse(int(result["statusCode"]), headers, raw)

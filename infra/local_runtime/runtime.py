@@ -1,0 +1,215 @@
+"""The local runtime: synthesized stack + embedded moto + the real handlers, behind one HTTP port."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from local_runtime import template as stack_template
+from local_runtime.cloud import LocalCloud, MotoServer
+from local_runtime.delivery import Delivery
+from local_runtime.functions import Functions
+from local_runtime.gateway import ApiGateway, HttpResponse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Fixed local keys (never valid anywhere else): the README's curl examples use them.
+DEMO_PARTNERS = (
+    ("demo-partner-key", "demo-partner", "Demo Agen Perisai network", "agent_network", ["enroll", "pay", "claims"]),
+    ("demo-backoffice-key", "demo-backoffice", "Demo back office", "back_office", ["enroll", "pay", "claims", "backoffice"]),
+)
+
+
+class LocalRuntime:
+    def __init__(self, *, port: int = 3000, host: str = "127.0.0.1", template: dict[str, Any], state_file: Path | None = None) -> None:
+        self.model = stack_template.load(template)
+        self._template = template
+        self._host = host
+        self._port = port
+        self._state_file = state_file
+        self.moto = MotoServer()
+        self.cloud: LocalCloud | None = None
+        self.functions: Functions | None = None
+        self.delivery: Delivery | None = None
+        self.gateway: ApiGateway | None = None
+        self._http: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        assert self._http is not None
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def outputs(self) -> dict[str, Any]:
+        assert self.cloud is not None
+        resolved = {}
+        for name, output in self._template.get("Outputs", {}).items():
+            try:
+                resolved[name] = self.cloud.resolve(output["Value"])
+            except KeyError:
+                continue  # e.g. the deployed API URL: locally it is this runtime's URL
+        resolved["ApiUrl"] = self.url + "/"
+        return resolved
+
+    def start(self, *, seed: bool = True, background_delivery: bool = True) -> None:
+        self.moto.start()
+        self.cloud = LocalCloud(self.model, self.moto.endpoint)
+        self.cloud.configure_process()
+        from perisai import aws
+
+        aws.reset()
+        self.cloud.provision()
+        self.cloud.apply_redrive_policies()
+        self.functions = Functions(self.model, self.cloud, ROOT)
+        self.functions.configure_environment()
+        self.delivery = Delivery(self.model, self.cloud, self.functions)
+        self.delivery.wire()
+        self.gateway = ApiGateway(self.model, self.functions)
+        self._http = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
+        self._http.daemon_threads = True
+        if seed:
+            self.seed_partners()
+        self._thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)
+        self._thread.start()
+        if background_delivery:
+            self.delivery.start()
+        if self._state_file:
+            self._state_file.parent.mkdir(parents=True, exist_ok=True)
+            self._state_file.write_text(
+                json.dumps({"runtime_url": self.url, "aws_endpoint": self.moto.endpoint, "outputs": self.outputs()}, indent=1)
+            )
+
+    def seed_partners(self) -> None:
+        from perisai.partners.repository import PartnerKeyRepository
+        from perisai.partners.service import issue_key
+
+        repository = PartnerKeyRepository(self.outputs()["PartnersTableName"])
+        for key, partner_id, name, channel, scopes in DEMO_PARTNERS:
+            issue_key(repository, partner_id=partner_id, partner_name=name, channel=channel, scopes=scopes, key=key)  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        if self.delivery:
+            self.delivery.stop()
+        if self._http:
+            self._http.shutdown()
+            self._http.server_close()
+        self.moto.stop()
+        if self._state_file and self._state_file.exists():
+            self._state_file.unlink()
+        from perisai.clock import clock
+
+        clock.reset()
+
+    # -- local-only control routes -------------------------------------------
+
+    def control(self, method: str, path: str, body: bytes) -> HttpResponse:
+        from perisai.clock import clock
+
+        assert self.delivery is not None and self.functions is not None and self.gateway is not None
+        if method == "GET" and path == "/_local/schedules":
+            return _json(
+                200,
+                [
+                    {
+                        "name": s.name,
+                        "expression": s.expression,
+                        "timezone": s.timezone,
+                        "target": self.functions.name_of(s.target),
+                        "enabled": s.enabled,
+                    }
+                    for s in self.model.schedules.values()
+                ],
+            )
+        run = re.fullmatch(r"/_local/schedules/([^/]+)/run", path)
+        if method == "POST" and run:
+            name = run.group(1)
+            if name not in self.model.schedules:
+                return _error(404, "not_found", f"no schedule named {name}")
+            at, problem = _instant(body, "at")
+            if problem:
+                return _error(422, "validation_error", problem, field="at")
+            clock.move_to(at)  # type: ignore[arg-type]
+            return _json(200, self.delivery.run_schedule(name, at))  # type: ignore[arg-type]
+        if path == "/_local/clock":
+            if method == "PUT":
+                now, problem = _instant(body, "now")
+                if problem:
+                    return _error(422, "validation_error", problem, field="now")
+                clock.move_to(now)  # type: ignore[arg-type]
+            elif method == "DELETE":
+                clock.reset()
+            elif method != "GET":
+                return _error(405, "method_not_allowed", "use GET, PUT or DELETE")
+            return _json(200, {"now": clock.now().isoformat(), "shifted": clock.shifted})
+        if method == "GET" and path == "/_local/sms":
+            return _json(200, self.delivery.sms())
+        if method == "DELETE" and path == "/_local/authorizer-cache":
+            self.gateway.flush_authorizer_cache()
+            return _json(200, {"flushed": True})
+        if method == "POST" and path == "/_local/drain":
+            return _json(200, {"delivered": self.delivery.drain()})
+        return _error(404, "not_found", f"no local route {method} {path}")
+
+
+def _instant(body: bytes, field: str) -> tuple[datetime | None, str | None]:
+    from perisai.clock import JAKARTA
+
+    try:
+        payload = json.loads(body or b"{}")
+        raw = payload[field]
+        value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    except (ValueError, KeyError, TypeError):
+        return None, f"body must be {{\"{field}\": \"<ISO-8601 time>\"}}"
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=JAKARTA)  # business time when no offset is given
+    return value, None
+
+
+def _json(status: int, payload: Any) -> HttpResponse:
+    return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps(payload).encode())
+
+
+def _error(status: int, code: str, message: str, field: str | None = None) -> HttpResponse:
+    fields = [{"field": field, "message": message}] if field else []
+    return _json(status, {"error": code, "message": message, "fields": fields})
+
+
+def _handler_for(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "perisai-local"
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            path = self.path.split("?", 1)[0]
+            try:
+                if path.startswith("/_local/"):
+                    response = runtime.control(self.command, path.rstrip("/"), body)
+                else:
+                    assert runtime.gateway is not None
+                    headers = {k: v for k, v in self.headers.items()}
+                    response = runtime.gateway.handle(self.command, self.path, headers, body, self.client_address[0])
+            except Exception as exc:  # the runtime itself failed: say so, keep serving
+                response = _error(500, "local_runtime_error", f"{type(exc).__name__}: {exc}")
+            self.send_response(response.status)
+            for key, value in response.headers.items():
+                if key.lower() not in ("content-length", "connection"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(response.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            print(f"[http] {self.address_string()} {format % args}")
+
+    return Handler

@@ -1,0 +1,49 @@
+"""NIK protection: a keyed hash for the index, KMS envelope encryption for the record."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import cached_property
+from typing import Any
+
+from perisai.errors import DependencyUnavailable
+
+SECRET_MAX_AGE_SECONDS = 300
+
+
+class KmsNikProtector:
+    def __init__(self, key_arn: str, hmac_secret_arn: str) -> None:
+        self._key_arn = key_arn
+        self._secret_arn = hmac_secret_arn
+
+    def index_key(self, nik: str) -> str:
+        return hmac.new(self._hmac_key(), nik.encode(), hashlib.sha256).hexdigest()
+
+    def encrypt(self, nik: str, participant_id: str) -> str:
+        try:
+            return self._masking.encrypt(nik, purpose="participant-nik", participant_id=participant_id)
+        except Exception as exc:  # the encryption SDK wraps KMS errors in its own types
+            raise DependencyUnavailable("NIK encryption unavailable") from exc
+
+    def decrypt(self, ciphertext: str, participant_id: str) -> str:
+        return self._masking.decrypt(ciphertext, purpose="participant-nik", participant_id=participant_id)
+
+    def _hmac_key(self) -> bytes:
+        from aws_lambda_powertools.utilities import parameters
+
+        try:
+            secret = parameters.get_secret(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+        except Exception as exc:
+            raise DependencyUnavailable("NIK index key unavailable") from exc
+        return str(secret).encode()
+
+    @cached_property
+    def _masking(self) -> Any:
+        # Deferred: the encryption SDK is the heaviest import and only enrollment needs it.
+        from aws_lambda_powertools.utilities.data_masking import DataMasking
+        from aws_lambda_powertools.utilities.data_masking.provider.kms.aws_encryption_sdk import (
+            AWSEncryptionSDKProvider,
+        )
+
+        return DataMasking(provider=AWSEncryptionSDKProvider(keys=[self._key_arn]))
