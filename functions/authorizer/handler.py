@@ -32,9 +32,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         "principalId": key.partner_id,
         "policyDocument": {
             "Version": "2012-10-17",
-            "Statement": [{"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": _stage_arn(event["methodArn"])}],
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": _stage_arn(event["methodArn"])}
+            ],
         },
-        "context": {"partner_id": key.partner_id, "channel": key.channel, "scopes": " ".join(key.scopes), "key_id": key.key_id},
+        "context": {
+            "partner_id": key.partner_id,
+            "channel": key.channel,
+            "scopes": " ".join(key.scopes),
+            "key_id": key.key_id,
+        },
     }
 
 

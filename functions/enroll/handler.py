@@ -51,7 +51,12 @@ def health() -> Health:
 
 @app.get(
     "/v1/openapi.json",
-    responses={200: {"description": "This API's OpenAPI 3 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "description": "This API's OpenAPI 3 document",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
     openapi_extensions=PUBLIC,
     tags=["Platform"],
 )
@@ -66,7 +71,9 @@ def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
     result = service().enroll(enrollment, partner, clock.now())
     # Inside the idempotent call: a replayed response is not a second enrollment.
     metrics.add_metric(name="ParticipantEnrolled", unit="Count", value=1)
-    logger.info("participant enrolled", extra={"participant_id": result.participant_id, "reactivated": result.reactivated})
+    logger.info(
+        "participant enrolled", extra={"participant_id": result.participant_id, "reactivated": result.reactivated}
+    )
     return {"status": 200 if result.reactivated else 201, "body": result.model_dump(mode="json")}
 
 
@@ -129,7 +136,9 @@ def quote(
     monthly_income: Annotated[int, Query(ge=0, description="Declared monthly income, integer rupiah")],
     sector: Annotated[Sector, Query()],
     programs: Annotated[str, Query(description="Comma-separated, e.g. JKK,JKM,JHT")] = "JKK,JKM",
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default this month")] = None,
+    month: Annotated[
+        str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default this month")
+    ] = None,
     payer_type: Annotated[PayerType, Query()] = "self",
 ) -> DuesQuote:
     dues_month = DuesMonth.parse(month) if month else DuesMonth.of(clock.today_jakarta())
@@ -144,4 +153,3 @@ def quote(
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
     return app.resolve(event, context)
-

@@ -22,7 +22,9 @@ def main() -> int:
     runtime = LocalRuntime(port=port, host=host, template=template, state_file=ROOT / ".perisai" / "local.json")
     runtime.start()
     routes = "\n".join(f"    {r.method:6} {r.path}" for r in runtime.model.routes)
-    keys = "\n".join(f"    {key:22} partner {pid} scopes {' '.join(scopes)}" for key, pid, _, _, scopes in DEMO_PARTNERS)
+    keys = "\n".join(
+        f"    {key:22} partner {pid} scopes {' '.join(scopes)}" for key, pid, _, _, scopes in DEMO_PARTNERS
+    )
     print(
         f"""
 Perisai local runtime ready in {time.monotonic() - started:.1f}s on {runtime.url}

@@ -95,7 +95,9 @@ class LocalCloud:
             self.physical[logical_id] = {"Ref": meta["KeyId"], "Arn": meta["Arn"]}
         for logical_id, props in self.model.secrets.items():
             secret = self.client("secretsmanager").create_secret(
-                Name=f"local/{logical_id}", SecretString=secrets.token_urlsafe(48), Description=props.get("Description", "")
+                Name=f"local/{logical_id}",
+                SecretString=secrets.token_urlsafe(48),
+                Description=props.get("Description", ""),
             )
             self.physical[logical_id] = {"Ref": secret["ARN"], "Arn": secret["ARN"]}
         for logical_id, props in self.model.queues.items():
@@ -149,7 +151,10 @@ class LocalCloud:
         for logical_id, props in self.model.queues.items():
             redrive = props.get("RedrivePolicy")
             if redrive:
-                policy = {"deadLetterTargetArn": self.resolve(redrive["deadLetterTargetArn"]), "maxReceiveCount": redrive["maxReceiveCount"]}
+                policy = {
+                    "deadLetterTargetArn": self.resolve(redrive["deadLetterTargetArn"]),
+                    "maxReceiveCount": redrive["maxReceiveCount"],
+                }
                 import json
 
                 self.client("sqs").set_queue_attributes(
@@ -163,7 +168,12 @@ class LocalCloud:
         if isinstance(value, dict):
             if "Ref" in value:
                 ref = value["Ref"]
-                pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com"}
+                pseudo = {
+                    "AWS::Region": REGION,
+                    "AWS::AccountId": ACCOUNT,
+                    "AWS::Partition": "aws",
+                    "AWS::URLSuffix": "amazonaws.com",
+                }
                 if ref in pseudo:
                     return pseudo[ref]
                 return self.physical[ref]["Ref"]

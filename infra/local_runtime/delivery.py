@@ -136,14 +136,20 @@ class Delivery:
                 result = self._functions.invoke(mapping.function, {"Records": pending}, trigger="dynamodb-stream")
             except Exception:
                 continue
-            failures = [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])] if mapping.partial_failures else []
+            failures = (
+                [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
+                if mapping.partial_failures
+                else []
+            )
             if not failures:
                 return
             # Streams keep order: retry from the first failed record on.
             first = next(i for i, r in enumerate(pending) if r["dynamodb"]["SequenceNumber"] in failures)
             pending = pending[first:]
         if mapping.on_failure:
-            self._send(mapping.on_failure, {"requestContext": {"condition": "RetryAttemptsExhausted"}, "records": len(pending)})
+            self._send(
+                mapping.on_failure, {"requestContext": {"condition": "RetryAttemptsExhausted"}, "records": len(pending)}
+            )
 
     def _pump_queue(self, mapping: EventSourceMapping) -> int:
         sqs = self._cloud.client("sqs")
@@ -169,13 +175,19 @@ class Delivery:
         ]
         try:
             result = self._functions.invoke(mapping.function, {"Records": records}, trigger="sqs")
-            failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])} if mapping.partial_failures else set()
+            failed = (
+                {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+                if mapping.partial_failures
+                else set()
+            )
         except Exception:
             failed = {r["messageId"] for r in records}
         for message in messages:
             if message["MessageId"] in failed:
                 # Back on the queue at once (locally); the queue's redrive policy counts receives.
-                sqs.change_message_visibility(QueueUrl=queue["QueueUrl"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
+                sqs.change_message_visibility(
+                    QueueUrl=queue["QueueUrl"], ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                )
             else:
                 sqs.delete_message(QueueUrl=queue["QueueUrl"], ReceiptHandle=message["ReceiptHandle"])
         return len(messages)
@@ -191,7 +203,9 @@ class Delivery:
                 delivered += 1
         return delivered
 
-    def invoke_async(self, function: str, event: Any, *, trigger: str, dead_letter: str | None, retries: int = ASYNC_RETRIES) -> bool:
+    def invoke_async(
+        self, function: str, event: Any, *, trigger: str, dead_letter: str | None, retries: int = ASYNC_RETRIES
+    ) -> bool:
         """An asynchronous invocation: retried, then dead-lettered."""
         spec_dlq = self._model.functions[function].dead_letter
         for _attempt in range(retries + 1):
@@ -206,7 +220,9 @@ class Delivery:
         return False
 
     def _send(self, queue_logical_id: str, body: Any) -> None:
-        self._cloud.client("sqs").send_message(QueueUrl=self._cloud.physical[queue_logical_id]["QueueUrl"], MessageBody=json.dumps(body, default=str))
+        self._cloud.client("sqs").send_message(
+            QueueUrl=self._cloud.physical[queue_logical_id]["QueueUrl"], MessageBody=json.dumps(body, default=str)
+        )
 
     # -- schedules ------------------------------------------------------------
 
@@ -231,7 +247,8 @@ class Delivery:
             "target": self._functions.name_of(schedule.target),
             "succeeded": ok,
             "invocations": [
-                {"function": i.function, "trigger": i.trigger, "ok": i.ok, "error": i.error, "ms": i.milliseconds} for i in ran
+                {"function": i.function, "trigger": i.trigger, "ok": i.ok, "error": i.error, "ms": i.milliseconds}
+                for i in ran
             ],
         }
 

@@ -84,7 +84,9 @@ class Functions:
         spec = self._model.functions[logical_id]
         module_name, function_name = spec.handler.rsplit(".", 1)
         handler = getattr(self._module(spec.source, module_name), function_name)
-        context = LambdaContext(function_name=f"local-{logical_id}", memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout)
+        context = LambdaContext(
+            function_name=f"local-{logical_id}", memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout
+        )
         started = time.perf_counter()
         try:
             result = handler(event, context)
@@ -97,7 +99,9 @@ class Functions:
     def _record(self, logical_id: str, trigger: str, ok: bool, error: str | None, started: float) -> None:
         with self._lock:
             self.invocations.append(
-                Invocation(self.name_of(logical_id), trigger, ok, error, round((time.perf_counter() - started) * 1000, 1))
+                Invocation(
+                    self.name_of(logical_id), trigger, ok, error, round((time.perf_counter() - started) * 1000, 1)
+                )
             )
 
     def _module(self, source: str, module_name: str) -> ModuleType:

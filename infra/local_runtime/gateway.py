@@ -64,7 +64,10 @@ class ApiGateway:
         missing += [q for q in route.required_query if q not in query]
         if missing:
             return self._gateway_error(
-                "BAD_REQUEST_PARAMETERS", 400, "", validation=f"Missing required request parameters: [{', '.join(missing)}]"
+                "BAD_REQUEST_PARAMETERS",
+                400,
+                "",
+                validation=f"Missing required request parameters: [{', '.join(missing)}]",
             )
 
         event = {
@@ -101,7 +104,9 @@ class ApiGateway:
 
     # -- authorizer -------------------------------------------------------------
 
-    def _authorize(self, authorizer: Authorizer, method: str, route: Route, headers: dict[str, str]) -> dict[str, Any] | HttpResponse:
+    def _authorize(
+        self, authorizer: Authorizer, method: str, route: Route, headers: dict[str, str]
+    ) -> dict[str, Any] | HttpResponse:
         token = _header(headers, authorizer.identity_header)
         if not token:
             return self._gateway_error("UNAUTHORIZED", 401, "Unauthorized")
@@ -149,7 +154,8 @@ class ApiGateway:
         status = (configured.status if configured and configured.status else None) or default_status
         if chosen is None:
             return HttpResponse(status, {"Content-Type": "application/json"}, json.dumps({"message": message}).encode())
-        body = chosen.template.replace("$context.error.messageString", json.dumps(message)[1:-1])
+        # messageString is substituted with its quotes, as API Gateway does.
+        body = chosen.template.replace("$context.error.messageString", json.dumps(message))
         body = body.replace("$context.error.validationErrorString", json.dumps(validation or message)[1:-1])
         return HttpResponse(status, {"Content-Type": "application/json", **chosen.headers}, body.encode())
 

@@ -21,12 +21,20 @@ ROOT = Path(__file__).resolve().parents[2]
 # Fixed local keys (never valid anywhere else): the README's curl examples use them.
 DEMO_PARTNERS = (
     ("demo-partner-key", "demo-partner", "Demo Agen Perisai network", "agent_network", ["enroll", "pay", "claims"]),
-    ("demo-backoffice-key", "demo-backoffice", "Demo back office", "back_office", ["enroll", "pay", "claims", "backoffice"]),
+    (
+        "demo-backoffice-key",
+        "demo-backoffice",
+        "Demo back office",
+        "back_office",
+        ["enroll", "pay", "claims", "backoffice"],
+    ),
 )
 
 
 class LocalRuntime:
-    def __init__(self, *, port: int = 3000, host: str = "127.0.0.1", template: dict[str, Any], state_file: Path | None = None) -> None:
+    def __init__(
+        self, *, port: int = 3000, host: str = "127.0.0.1", template: dict[str, Any], state_file: Path | None = None
+    ) -> None:
         self.model = stack_template.load(template)
         self._template = template
         self._host = host
@@ -82,7 +90,9 @@ class LocalRuntime:
         if self._state_file:
             self._state_file.parent.mkdir(parents=True, exist_ok=True)
             self._state_file.write_text(
-                json.dumps({"runtime_url": self.url, "aws_endpoint": self.moto.endpoint, "outputs": self.outputs()}, indent=1)
+                json.dumps(
+                    {"runtime_url": self.url, "aws_endpoint": self.moto.endpoint, "outputs": self.outputs()}, indent=1
+                )
             )
 
     def seed_partners(self) -> None:
@@ -165,7 +175,7 @@ def _instant(body: bytes, field: str) -> tuple[datetime | None, str | None]:
         raw = payload[field]
         value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError):
-        return None, f"body must be {{\"{field}\": \"<ISO-8601 time>\"}}"
+        return None, f'body must be {{"{field}": "<ISO-8601 time>"}}'
     if value.tzinfo is None:
         value = value.replace(tzinfo=JAKARTA)  # business time when no offset is given
     return value, None

@@ -49,6 +49,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/claims/{claim_id}", "claims"),
 )
 
+# $context.error.messageString arrives already quoted; the other values are quoted here.
 _ERROR_TEMPLATE = '{"error": "%s", "message": %s, "fields": []}'
 
 
@@ -168,7 +169,7 @@ class ApiConstruct(Construct):
                 apigw.ResponseType.ACCESS_DENIED,
                 "403",
                 "forbidden",
-                '"$context.error.messageString"',
+                "$context.error.messageString",
             ),
             "BadParameters": (
                 apigw.ResponseType.BAD_REQUEST_PARAMETERS,
@@ -194,17 +195,24 @@ class ApiConstruct(Construct):
                 "payload_too_large",
                 '"request body too large"',
             ),
+            # Unknown routes: API Gateway's "Missing Authentication Token" 403 would mislead partners.
+            "UnknownRoute": (
+                apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+                "404",
+                "not_found",
+                '"no such route"',
+            ),
             "Default4xx": (
                 apigw.ResponseType.DEFAULT_4_XX,
                 None,
                 "bad_request",
-                '"$context.error.messageString"',
+                "$context.error.messageString",
             ),
             "Default5xx": (
                 apigw.ResponseType.DEFAULT_5_XX,
                 None,
                 "gateway_error",
-                '"$context.error.messageString"',
+                "$context.error.messageString",
             ),
         }
         for name, (kind, status, code, message) in responses.items():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
@@ -24,12 +25,24 @@ class MonitoringConstruct(Construct):
         api: apigw.RestApi,
     ) -> None:
         super().__init__(scope, id_)
-        self.topic = sns.Topic(
+        # CloudWatch cannot use the AWS-managed SNS key: a key of our own lets alarms publish.
+        key = kms.Key(
             self,
-            "AlarmTopic",
-            display_name="Perisai alarms",
-            master_key=kms.Alias.from_alias_name(self, "SnsKey", "alias/aws/sns"),
-            enforce_ssl=True,
+            "AlarmTopicKey",
+            description="Encrypts the alarm topic; CloudWatch may use it to publish",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        cloudwatch = iam.ServicePrincipal("cloudwatch.amazonaws.com")
+        key.grant(cloudwatch, "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "AlarmTopic", display_name="Perisai alarms", master_key=key, enforce_ssl=True)
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                actions=["sns:Publish"],
+                principals=[cloudwatch],
+                resources=[self.topic.topic_arn],
+                conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+            )
         )
         action = cw_actions.SnsAction(self.topic)
         alarms: list[cw.Alarm] = []

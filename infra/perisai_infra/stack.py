@@ -101,6 +101,7 @@ class PerisaiStack(Stack):
                 "handler.run_job",
                 "Daily dues-reminder and lapse jobs",
                 timeout_seconds=300,
+                invoked_async=True,
             ),
             {"PARTICIPANTS_TABLE": data.participants.table_name},
         )

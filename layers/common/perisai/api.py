@@ -68,7 +68,9 @@ _ERROR_DESCRIPTIONS = {
 }
 
 
-def documented(ok_status: int | None, ok_model: type[BaseModel] | None, *error_statuses: int) -> dict[int, OpenAPIResponse]:
+def documented(
+    ok_status: int | None, ok_model: type[BaseModel] | None, *error_statuses: int
+) -> dict[int, OpenAPIResponse]:
     """OpenAPI responses for a route: its success model and the ErrorBody for each error status."""
     responses: dict[int, OpenAPIResponse] = {}
     if ok_status is not None and ok_model is not None:
@@ -143,7 +145,9 @@ def _field_name(location: Iterable[Any]) -> str:
 
 def build_resolver() -> APIGatewayRestResolver:
     # A response that breaks its own model is our bug: 500, never a 4xx blaming the caller.
-    app = APIGatewayRestResolver(enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR)
+    app = APIGatewayRestResolver(
+        enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
+    )
     app.use(middlewares=[_limit_body_size])
 
     @app.exception_handler(RequestValidationError)
@@ -179,7 +183,9 @@ def build_resolver() -> APIGatewayRestResolver:
     @app.exception_handler(errors.DependencyUnavailable)
     def _unavailable(exc: errors.DependencyUnavailable) -> Response:
         logger.warning("dependency unavailable", extra={"reason": str(exc)})
-        return error_response(503, "service_unavailable", "a dependency is unavailable; retry later", headers={"Retry-After": "1"})
+        return error_response(
+            503, "service_unavailable", "a dependency is unavailable; retry later", headers={"Retry-After": "1"}
+        )
 
     @app.not_found
     def _not_found(exc: NotFoundError) -> Response:

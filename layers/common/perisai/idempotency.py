@@ -33,7 +33,9 @@ def register_lambda_context(context: Any) -> None:
 
 
 @cache
-def once(table_name: str, operation: str, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+def once(
+    table_name: str, operation: str, fn: Callable[[dict[str, Any]], dict[str, Any]]
+) -> Callable[..., dict[str, Any]]:
     """Wrap ``fn(request) -> result dict`` so each (partner, key) runs it once and replays its result."""
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, idempotent_function
 
@@ -51,7 +53,13 @@ def once(table_name: str, operation: str, fn: Callable[[dict[str, Any]], dict[st
             IdempotencyValidationError,
         )
 
-        request = {"partner_id": partner_id, "operation": operation, "idempotency_key": idempotency_key, "body": body, **extra}
+        request = {
+            "partner_id": partner_id,
+            "operation": operation,
+            "idempotency_key": idempotency_key,
+            "body": body,
+            **extra,
+        }
         try:
             return wrapped(request=request)
         except IdempotencyValidationError as exc:

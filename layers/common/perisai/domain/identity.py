@@ -56,9 +56,7 @@ def validate_nik(nik: str) -> str:
         # stdnum takes the day modulo 40, so it would accept day fields like 35 or 85.
         day_field = int(number[6:8])
         if not (1 <= day_field <= 31 or 41 <= day_field <= 71):
-            raise DomainValidationError.single(
-                "nik", "NIK birth day (digits 7-8) must be 01-31, or 41-71 for women"
-            )
+            raise DomainValidationError.single("nik", "NIK birth day (digits 7-8) must be 01-31, or 41-71 for women")
         try:
             stdnum_nik.get_birth_date(number)
         except stdnum_exc.ValidationError:

@@ -154,4 +154,3 @@ def _participant_item(participant: Participant) -> dict[str, Any]:
         item["gsi3pk"] = f"AGENT#{participant.agent_code}"
         item["gsi3sk"] = f"{enrolled}#{participant.participant_id}"
     return item
-

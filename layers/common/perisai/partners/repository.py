@@ -39,7 +39,13 @@ class PartnerKeyRepository:
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._table, "Item": _to_item(lookup), "ConditionExpression": "attribute_not_exists(pk)"}},
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _to_item(lookup),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
                     {"Put": {"TableName": self._table, "Item": _to_item(listing)}},
                 ]
             )
@@ -76,12 +82,23 @@ class PartnerKeyRepository:
         }
         self._client.transact_write_items(
             TransactItems=[
-                {"Update": {"TableName": self._table, "Key": {"pk": {"S": f"KEY#{key.key_hash}"}, "sk": {"S": "KEY"}}, **update}},
-                {"Update": {"TableName": self._table, "Key": {"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}}, **update}},
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": f"KEY#{key.key_hash}"}, "sk": {"S": "KEY"}},
+                        **update,
+                    }
+                },
+                {
+                    "Update": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}},
+                        **update,
+                    }
+                },
             ]
         )
         return key.model_copy(update={"status": "revoked"})
-
 
 
 def _to_item(data: dict[str, Any]) -> dict[str, Any]:
