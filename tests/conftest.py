@@ -24,3 +24,14 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
 @pytest.fixture(scope="session")
 def template_json(synthesized: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
     return synthesized[1]
+
+
+@pytest.fixture(scope="session")
+def runtime(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The local runtime (moto + real handlers behind the emulated API Gateway) on a free port."""
+    from local_runtime.runtime import LocalRuntime
+
+    local = LocalRuntime(port=0, template=template_json, state_file=tmp_path_factory.mktemp("state") / "local.json")
+    local.start()
+    yield local
+    local.stop()

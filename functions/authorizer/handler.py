@@ -1,7 +1,8 @@
 """API Gateway TOKEN authorizer: partner key -> allow with the partner's identity and scopes.
 
-The policy allows every route of the stage so API Gateway can cache it per key;
-each route then checks its own scope (perisai.api.require_scope).
+The policy lists exactly the routes the key's scopes open (scopes per route come from the
+OpenAPI document), so API Gateway caches one policy per key and answers 403 for the rest;
+each route checks its scope again (perisai.api.scoped).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perisai.observability import logger, metrics, tracer
+from perisai.partners.policy import allowed_routes, api_document, policy_resources
 from perisai.partners.repository import PartnerKeyRepository
 from perisai.partners.service import authenticate
 from perisai.settings import AuthorizerEnv
@@ -28,12 +30,16 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         raise Exception("Unauthorized")  # noqa: TRY002
     logger.append_keys(partner_id=key.partner_id, key_id=key.key_id)
     metrics.add_metric(name="PartnerKeyAccepted", unit="Count", value=1)
+    allowed = policy_resources(event["methodArn"], allowed_routes(api_document(), frozenset(key.scopes)))
     return {
         "principalId": key.partner_id,
         "policyDocument": {
             "Version": "2012-10-17",
             "Statement": [
-                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": _stage_arn(event["methodArn"])}
+                # A key whose scopes open no route still authenticates, and is denied everywhere.
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": allowed}
+                if allowed
+                else {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": event["methodArn"]}
             ],
         },
         "context": {
@@ -43,10 +49,3 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "key_id": key.key_id,
         },
     }
-
-
-def _stage_arn(method_arn: str) -> str:
-    # arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> .../stage/*
-    prefix, _, path = method_arn.partition("/")
-    stage = path.split("/", 1)[0]
-    return f"{prefix}/{stage}/*"

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perisai.api import ErrorBody, build_resolver, documented, require_scope
-from perisai.not_built import NotBuiltRequest, not_built_response
+from perisai.api import ErrorBody, build_resolver, documented, scoped
+from perisai.not_built import NotBuiltRequest, not_built
 from perisai.observability import logger, metrics, tracer
 
 app = build_resolver()
@@ -17,24 +16,24 @@ app = build_resolver()
 
 @app.post(
     "/v1/claims",
-    middlewares=[require_scope("claims")],
+    **scoped("claims"),
     responses=documented(None, None, 401, 403, 501),
     summary="File a claim (not built yet)",
     tags=["Claims"],
 )
-def file_claim(claim: NotBuiltRequest) -> Response[ErrorBody]:
-    return not_built_response("Claims")
+def file_claim(claim: NotBuiltRequest) -> ErrorBody:
+    raise not_built("Claims")
 
 
 @app.get(
     "/v1/claims/<claim_id>",
-    middlewares=[require_scope("claims")],
+    **scoped("claims"),
     responses=documented(None, None, 401, 403, 501),
     summary="A claim and its decision (not built yet)",
     tags=["Claims"],
 )
-def get_claim(claim_id: Annotated[str, Path()]) -> Response[ErrorBody]:
-    return not_built_response("Claims")
+def get_claim(claim_id: Annotated[str, Path()]) -> ErrorBody:
+    raise not_built("Claims")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -5,17 +5,18 @@ Also serves the unauthenticated /health and /v1/openapi.json.
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from perisai import idempotency
-from perisai.api import PUBLIC, Partner, build_resolver, documented, json_body, require_scope
+from perisai.api import PUBLIC, Partner, build_resolver, documented, json_body, scoped
 from perisai.clock import clock
 from perisai.domain.dues import DuesMonth, DuesQuote, PayerType, Program, RateBook, Sector
 from perisai.domain.identity import validate_nik
@@ -60,9 +61,14 @@ def health() -> Health:
     openapi_extensions=PUBLIC,
     tags=["Platform"],
 )
-def openapi_document() -> Response[dict]:
-    document = resources.files("perisai").joinpath("openapi.json").read_text()
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+def openapi_document() -> dict[str, Any]:
+    return _openapi()
+
+
+@cache
+def _openapi() -> dict[str, Any]:
+    # Generated from the functions' resolvers at build time (make build) and shipped in the layer.
+    return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
 
 
 def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +85,7 @@ def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
 
 @app.post(
     "/v1/participants",
-    middlewares=[require_scope("enroll")],
+    **scoped("enroll"),
     responses=documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 422),
     summary="Enroll a worker (once per NIK)",
     tags=["Enrollment"],
@@ -102,7 +108,7 @@ def enroll(
 
 @app.get(
     "/v1/participants/<participant_id>",
-    middlewares=[require_scope("enroll", "pay", "claims")],
+    **scoped("enroll", "pay", "claims"),
     responses=documented(200, ParticipantView, 401, 403, 404),
     summary="A participant as its enrolling partner (or the back office) sees it",
     tags=["Enrollment"],
@@ -114,7 +120,7 @@ def get_participant(participant_id: Annotated[str, Path(pattern=r"^PST-[0-9A-Z]{
 
 @app.get(
     "/v1/participants",
-    middlewares=[require_scope("pay", "enroll")],
+    **scoped("pay", "enroll"),
     responses=documented(200, ParticipantLookup, 401, 403, 404, 422),
     summary="Find a participant by NIK (id and status only)",
     tags=["Enrollment"],
@@ -127,7 +133,7 @@ def find_participant(nik: Annotated[str, Query(description="16-digit NIK")]) -> 
 
 @app.get(
     "/v1/dues/quote",
-    middlewares=[require_scope("enroll", "pay")],
+    **scoped("enroll", "pay"),
     responses=documented(200, DuesQuote, 401, 403, 422),
     summary="Monthly dues for a declared income, with the rules in force that month",
     tags=["Dues"],

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perisai.api import PUBLIC, ErrorBody, build_resolver, documented
-from perisai.not_built import NotBuiltRequest, not_built_response
+from perisai.not_built import NotBuiltRequest, not_built
 from perisai.observability import logger, metrics, tracer
 
 app = build_resolver()
@@ -25,8 +24,8 @@ app = build_resolver()
     summary="Midtrans HTTP notification (not built yet)",
     tags=["Payments"],
 )
-def midtrans_notification(notification: NotBuiltRequest) -> Response[ErrorBody]:
-    return not_built_response("Midtrans payment notifications")
+def midtrans_notification(notification: NotBuiltRequest) -> ErrorBody:
+    raise not_built("Midtrans payment notifications")
 
 
 @app.post(
@@ -36,8 +35,8 @@ def midtrans_notification(notification: NotBuiltRequest) -> Response[ErrorBody]:
     summary="Xendit virtual-account callback (not built yet)",
     tags=["Payments"],
 )
-def xendit_callback(callback: NotBuiltRequest) -> Response[ErrorBody]:
-    return not_built_response("Xendit payment callbacks")
+def xendit_callback(callback: NotBuiltRequest) -> ErrorBody:
+    raise not_built("Xendit payment callbacks")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,9 +21,7 @@ from perisai.domain.identity import (
 )
 
 # database=None: no .hypothesis/ directory left in the work tree.
-SETTINGS = settings(
-    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _two_version_book() -> RateBook:
@@ -182,8 +180,10 @@ def _is_valid_id_mobile(e164: str) -> bool:
     )
 
 
-mobile_candidates = st.integers(8, 11).flatmap(lambda k: st.text("0123456789", min_size=k, max_size=k)).map(
-    lambda digits: "+628" + digits
+mobile_candidates = (
+    st.integers(8, 11)
+    .flatmap(lambda k: st.text("0123456789", min_size=k, max_size=k))
+    .map(lambda digits: "+628" + digits)
 )
 
 

@@ -23,6 +23,7 @@ from perisai.observability import logger
 MAX_BODY_BYTES = 64 * 1024
 
 SCOPES = ("enroll", "pay", "claims", "backoffice")
+SECURITY_SCHEME = "PartnerKey"
 # Route extension for routes outside the partner authorizer (see infra openapi_doc).
 PUBLIC = {"x-perisai-public": True}
 # Partners with scope backoffice may read every partner's participants and claims.
@@ -115,6 +116,13 @@ def partner_of(app: APIGatewayRestResolver) -> Partner:
     )
 
 
+def scoped(*any_of: str) -> dict[str, Any]:
+    """Route options for a partner route: the scope check, and the same scopes in the OpenAPI
+    document, from which the authorizer builds each key's policy (so API Gateway refuses a
+    wrong scope with 403 before the function runs, and the function checks again)."""
+    return {"middlewares": [require_scope(*any_of)], "security": [{SECURITY_SCHEME: [scope]} for scope in any_of]}
+
+
 def require_scope(*any_of: str) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response]:
     """Route middleware: the partner needs one of ``any_of`` (backoffice passes every check)."""
 
@@ -128,13 +136,6 @@ def require_scope(*any_of: str) -> Callable[[APIGatewayRestResolver, NextMiddlew
     return middleware
 
 
-def _limit_body_size(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    body = app.current_event.body
-    if body is not None and len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return error_response(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
-    return next_middleware(app)
-
-
 def _field_name(location: Iterable[Any]) -> str:
     # Drop list indices: "programs", not "programs.1", is the field a client fixes.
     parts = [str(p) for p in location if not isinstance(p, int)]
@@ -143,12 +144,30 @@ def _field_name(location: Iterable[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+class PartnerApiResolver(APIGatewayRestResolver):
+    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+        # Before routing and validation: an oversized body is refused without being parsed.
+        body = event.get("body") or ""
+        if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+            error = ErrorBody(error="payload_too_large", message=f"request body exceeds {MAX_BODY_BYTES} bytes")
+            return {
+                "statusCode": 413,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "multiValueHeaders": {},
+                "body": error.model_dump_json(),
+                "isBase64Encoded": False,
+            }
+        return super().resolve(event, context)
+
+
 def build_resolver() -> APIGatewayRestResolver:
     # A response that breaks its own model is our bug: 500, never a 4xx blaming the caller.
-    app = APIGatewayRestResolver(
+    app = PartnerApiResolver(
         enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
     )
-    app.use(middlewares=[_limit_body_size])
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    app.configure_openapi(security_schemes={SECURITY_SCHEME: HTTPBearer(bearerFormat="opaque partner key")})
 
     @app.exception_handler(RequestValidationError)
     def _invalid_request(exc: RequestValidationError) -> Response:

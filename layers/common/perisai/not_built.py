@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
+
+from perisai.errors import NotBuilt
 
 
 class NotBuiltRequest(BaseModel):
@@ -13,7 +13,5 @@ class NotBuiltRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
-def not_built_response(capability: str) -> Any:
-    from perisai.api import error_response
-
-    return error_response(501, "not_implemented", f"{capability} is planned but not built yet")
+def not_built(capability: str) -> NotBuilt:
+    return NotBuilt(f"{capability} is planned but not built yet")

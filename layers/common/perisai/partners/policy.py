@@ -1,0 +1,45 @@
+"""Which routes a partner key may call, from the scopes each operation declares in the
+OpenAPI document (the same document the API serves). The authorizer turns this into the
+IAM policy API Gateway caches per key, so a wrong scope is refused at the gateway."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from perisai.api import BACKOFFICE, SECURITY_SCHEME
+
+_METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
+
+
+@cache
+def api_document() -> dict[str, Any]:
+    return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
+
+
+def allowed_routes(document: dict[str, Any], scopes: frozenset[str]) -> list[tuple[str, str]]:
+    """(METHOD, path) pairs a key with ``scopes`` may call; path parameters become ``*``."""
+    default = document.get("security", [])
+    allowed = []
+    for path, operations in document.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in _METHODS:
+                continue
+            requirements = operation.get("security", default)
+            if not requirements:
+                continue  # public: outside the authorizer
+            if BACKOFFICE in scopes or any(
+                set(req.get(SECURITY_SCHEME, [])) <= scopes for req in requirements if SECURITY_SCHEME in req
+            ):
+                allowed.append((method.upper(), re.sub(r"\{[^}]+\}", "*", path)))
+    return allowed
+
+
+def policy_resources(method_arn: str, routes: list[tuple[str, str]]) -> list[str]:
+    # arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> one ARN per allowed route
+    prefix, _, rest = method_arn.partition("/")
+    stage = rest.split("/", 1)[0]
+    return [f"{prefix}/{stage}/{method}{path}" for method, path in routes]

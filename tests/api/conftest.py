@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+import pytest
+import requests
+
+PARTNER = {"Authorization": "Bearer demo-partner-key"}
+BACKOFFICE = {"Authorization": "Bearer demo-backoffice-key"}
+
+_serial = itertools.count(1)
+
+
+def make_nik(birth: date = date(1990, 8, 17), gender: str = "M", region: str = "317101") -> str:
+    """A fresh, valid NIK: region + DDMMYY (+40 for women) + a serial unique to this test run."""
+    day = birth.day + (40 if gender == "F" else 0)
+    return f"{region}{day:02d}{birth.month:02d}{birth.year % 100:02d}{next(_serial):04d}"
+
+
+def enrollment(**overrides: Any) -> dict[str, Any]:
+    birth = overrides.pop("birth", date(1990, 8, 17))
+    gender = overrides.get("gender", "M")
+    body = {
+        "nik": make_nik(birth, gender),
+        "full_name": "Budi Santoso",
+        "birth_date": birth.isoformat(),
+        "gender": gender,
+        "phone": "0812-3456-7890",
+        "occupation": "ojek driver",
+        "sector": "transport",
+        "monthly_income": 2_500_000,
+        "programs": ["JKK", "JKM"],
+    }
+    body.update(overrides)
+    return body
+
+
+class Api:
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.http = requests.Session()
+
+    def get(self, path: str, headers: dict[str, str] | None = None, **kwargs: Any) -> requests.Response:
+        return self.http.get(self.base + path, headers=headers or {}, timeout=30, **kwargs)
+
+    def post(
+        self, path: str, body: Any = None, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> requests.Response:
+        return self.http.post(self.base + path, json=body, headers=headers or {}, timeout=30, **kwargs)
+
+    def put(self, path: str, body: Any = None, **kwargs: Any) -> requests.Response:
+        return self.http.put(self.base + path, json=body, timeout=30, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.delete(self.base + path, timeout=30, **kwargs)
+
+    def enroll(
+        self, body: dict[str, Any], headers: dict[str, str] | None = None, key: str | None = None
+    ) -> requests.Response:
+        return self.post(
+            "/v1/participants", body, headers={**(headers or PARTNER), "Idempotency-Key": key or str(uuid.uuid4())}
+        )
+
+
+@pytest.fixture(scope="session")
+def api(runtime) -> Api:  # type: ignore[no-untyped-def]
+    return Api(runtime.url)
+
+
+@pytest.fixture
+def frozen_clock(api: Api) -> Iterator[Any]:
+    """Move the runtime's clock for one test; real time again afterwards."""
+
+    def move(instant: str) -> None:
+        assert api.put("/_local/clock", {"now": instant}).status_code == 200
+
+    yield move
+    api.delete("/_local/clock")

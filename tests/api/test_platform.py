@@ -1,0 +1,146 @@
+"""The platform seen from outside: health, OpenAPI, partner authentication, unbuilt capabilities,
+local control routes. Everything goes over HTTP through the emulated API Gateway."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api.conftest import BACKOFFICE, PARTNER, Api
+
+
+def test_health_answers_without_a_key(api: Api) -> None:
+    response = api.get("/health")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+def test_openapi_document_is_served_without_a_key(api: Api) -> None:
+    response = api.get("/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert document["openapi"].startswith("3.")
+    assert "/v1/participants" in document["paths"]
+    assert document["components"]["securitySchemes"]["PartnerKey"]["scheme"] == "bearer"
+
+
+QUOTE = "/v1/dues/quote?monthly_income=1500000&sector=other"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "code"),
+    [
+        ({}, 401, "unauthorized"),
+        ({"Authorization": "Bearer not-a-real-key"}, 401, "unauthorized"),
+        ({"Authorization": "demo-partner-key"}, 401, "unauthorized"),  # no Bearer scheme
+        ({"Authorization": "Bearer demo-partner-key"}, 200, None),
+        ({"Authorization": "Bearer demo-backoffice-key"}, 200, None),
+    ],
+)
+def test_partner_key_is_required_on_v1_routes(api: Api, headers: dict[str, str], status: int, code: str | None) -> None:
+    response = api.get(QUOTE, headers=headers)
+    assert response.status_code == status
+    assert response.headers["Content-Type"].startswith("application/json")
+    if code:
+        assert response.json()["error"] == code
+
+
+def test_a_key_without_the_scope_gets_403_with_json(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    from perisai.partners.repository import PartnerKeyRepository
+    from perisai.partners.service import issue_key
+
+    key, _ = issue_key(
+        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
+        partner_id="claims-desk",
+        partner_name="Claims desk",
+        channel="back_office",
+        scopes=["claims"],
+    )
+    response = api.get(QUOTE, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 403
+    assert response.json()["error"] == "forbidden"
+
+
+def test_revoked_key_stops_working(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    from perisai.partners.repository import PartnerKeyRepository
+    from perisai.partners.service import issue_key
+
+    repository = PartnerKeyRepository(runtime.outputs()["PartnersTableName"])
+    key, record = issue_key(
+        repository, partner_id="pos-jakarta", partner_name="Pos", channel="post_office", scopes=["pay"]
+    )
+    headers = {"Authorization": f"Bearer {key}"}
+    assert api.get(QUOTE, headers=headers).status_code == 200
+    repository.revoke("pos-jakarta", record.key_id)
+    api.delete("/_local/authorizer-cache")  # what the admin command does after revoking
+    response = api.get(QUOTE, headers=headers)
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthorized"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("POST", "/v1/payments/midtrans/notifications", {}),
+        ("POST", "/v1/payments/xendit/callbacks", {}),
+        ("POST", "/v1/claims", PARTNER),
+        ("GET", "/v1/claims/CLM-1", PARTNER),
+    ],
+)
+def test_unbuilt_capabilities_answer_501_honestly(api: Api, method: str, path: str, headers: dict[str, str]) -> None:
+    response = api.http.request(method, api.base + path, json={}, headers=headers, timeout=30)
+    assert response.status_code == 501
+    assert response.json()["error"] == "not_implemented"
+
+
+def test_unknown_route_is_a_json_404(api: Api) -> None:
+    response = api.get("/v1/no-such-thing", headers=PARTNER)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
+
+
+def test_schedules_come_from_the_stack(api: Api) -> None:
+    schedules = {s["name"]: s for s in api.get("/_local/schedules").json()}
+    assert set(schedules) == {"dues-reminders", "lapse-detection"}
+    for schedule in schedules.values():
+        assert schedule["timezone"] == "Asia/Jakarta"
+        assert schedule["expression"].startswith("cron(")
+        assert schedule["target"] == "reminders.run_job"
+
+
+def test_running_an_unbuilt_job_fails_visibly_and_moves_the_clock(api: Api) -> None:
+    try:
+        response = api.post("/_local/schedules/dues-reminders/run", {"at": "2026-12-10T09:00:00+07:00"})
+        assert response.status_code == 200
+        summary = response.json()
+        assert summary["succeeded"] is False
+        assert summary["invocations"], "the target was invoked"
+        assert all("NotBuilt" in (i["error"] or "") for i in summary["invocations"])
+        assert api.get("/_local/clock").json()["now"].startswith("2026-12-10T02:00")
+    finally:
+        api.delete("/_local/clock")
+
+
+def test_clock_moves_what_handlers_see(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    frozen_clock("2026-03-20T10:00:00+07:00")
+    assert api.get(QUOTE, headers=PARTNER).json()["month"] == "2026-03"
+    frozen_clock("2026-04-01T00:30:00+07:00")  # already April in Jakarta, still March in UTC
+    assert api.get(QUOTE, headers=PARTNER).json()["month"] == "2026-04"
+
+
+def test_bad_clock_request_names_the_field(api: Api) -> None:
+    response = api.put("/_local/clock", {"now": "next tuesday"})
+    assert response.status_code == 422
+    assert response.json()["fields"][0]["field"] == "now"
+
+
+def test_sms_outbox_is_listed(api: Api) -> None:
+    response = api.get("/_local/sms")
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+def test_oversized_body_is_rejected_before_anything_is_written(api: Api) -> None:
+    huge = {"nik": "3171011708900001", "full_name": "x" * 100_000}
+    response = api.post("/v1/participants", huge, headers={**BACKOFFICE, "Idempotency-Key": "oversized-1"})
+    assert response.status_code == 413
+    assert response.json()["error"] == "payload_too_large"
