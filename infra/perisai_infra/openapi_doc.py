@@ -57,9 +57,9 @@ def _normalise(document: dict[str, Any]) -> dict[str, Any]:
                 responses.pop("422", None)
             for response in responses.values():
                 schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-                if schema.get("$ref", "").endswith("/HTTPValidationError"):
+                # Powertools documents its own validation bodies; ours map every error to ErrorBody.
+                if schema.get("$ref", "").endswith(("/HTTPValidationError", "/ResponseValidationError")):
                     response["content"]["application/json"]["schema"] = error_ref
-                    response["description"] = "Invalid request: each bad field is named"
     text = json.dumps(document)
     for unused in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         if f"#/components/schemas/{unused}" not in text:

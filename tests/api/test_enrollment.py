@@ -1,0 +1,290 @@
+"""Enrollment over HTTP through the local runtime: real handlers, real (moto) tables."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_nik
+
+
+def _items(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    """Every raw item of the participants table (test inspection only)."""
+    client = runtime.cloud.client("dynamodb")
+    table = runtime.outputs()["ParticipantsTableName"]
+    items, kwargs = [], {"TableName": table}
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def _participants_with(runtime, participant_ids: set[str]) -> int:  # type: ignore[no-untyped-def]
+    return sum(1 for i in _items(runtime) if i["pk"]["S"].removeprefix("PARTICIPANT#") in participant_ids)
+
+
+def _key_with(runtime, partner_id: str, scopes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from perisai.partners.repository import PartnerKeyRepository
+    from perisai.partners.service import issue_key
+
+    key, _ = issue_key(
+        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
+        partner_id=partner_id,
+        partner_name=partner_id,
+        channel="retailer",
+        scopes=scopes,
+    )
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_enrollment_creates_a_pending_participant_with_first_month_dues(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    frozen_clock("2026-11-25T10:00:00+07:00")
+    response = api.enroll(enrollment(agent_code="AGEN-017", monthly_income=2_750_000))
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["participant_id"].startswith("PST-")
+    assert body["status"] == "pending_payment"
+    assert body["partner_id"] == "demo-partner"
+    assert body["agent_code"] == "AGEN-017"
+    # transport sector, Nov 2026: PP 50/2025 halves JKK+JKM; bracket rounds income down
+    assert body["dues"]["month"] == "2026-11"
+    assert body["dues"]["jkk"] == body["dues"]["income_bracket"] // 100
+    assert body["dues"]["discount"] == (body["dues"]["jkk"] + body["dues"]["jkm"]) // 2
+    assert body["dues"]["total"] == body["dues"]["jkk"] + body["dues"]["jkm"] - body["dues"]["discount"]
+
+
+@pytest.mark.parametrize(
+    ("now", "sector", "payer", "expected_total"),
+    [
+        ("2026-03-10T09:00:00+07:00", "other", None, 16_800),  # other sectors: discount starts April 2026
+        ("2026-03-10T09:00:00+07:00", "transport", None, 8_400),
+        ("2026-04-01T00:10:00+07:00", "other", None, 8_400),  # Jakarta is already in April
+        ("2026-04-10T09:00:00+07:00", "other", {"type": "government", "id": "APBD-BDG"}, 16_800),
+        ("2027-01-05T09:00:00+07:00", "other", None, 16_800),
+    ],
+)
+def test_first_dues_follow_the_rules_of_the_enrollment_month(
+    api: Api, frozen_clock, now: str, sector: str, payer: dict[str, str] | None, expected_total: int
+) -> None:  # type: ignore[no-untyped-def]
+    frozen_clock(now)
+    extra = {"payer": payer} if payer else {}
+    response = api.enroll(enrollment(sector=sector, monthly_income=900_000, **extra))
+    assert response.status_code == 201, response.text
+    assert response.json()["dues"]["total"] == expected_total
+
+
+def test_a_nik_enrolls_once_whoever_asks(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    body = enrollment()
+    first = api.enroll(body)
+    assert first.status_code == 201
+    again = api.enroll(body)
+    elsewhere = api.enroll({**body, "phone": "081311112222"}, headers=_key_with(runtime, "alfamart-jkt", ["enroll"]))
+    for response in (again, elsewhere):
+        assert response.status_code == 409
+        assert response.json()["error"] == "already_enrolled"
+        assert first.json()["participant_id"] not in response.text
+
+
+def test_twenty_concurrent_enrollments_of_one_nik_make_one_participant(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    body = enrollment()
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda _: api.enroll(body, key=str(uuid.uuid4())), range(20)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 19, statuses
+    assert all(r.json()["error"] == "already_enrolled" for r in responses if r.status_code == 409)
+    created = {r.json()["participant_id"] for r in responses if r.status_code == 201}
+    nik_items = [i for i in _items(runtime) if i["pk"]["S"].startswith("NIK#") and i["participant_id"]["S"] in created]
+    assert len(nik_items) == 1
+    assert _participants_with(runtime, created) == 1
+
+
+def test_the_same_request_retried_concurrently_answers_with_one_participant(api: Api) -> None:
+    body, key = enrollment(), str(uuid.uuid4())
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        responses = list(pool.map(lambda _: api.enroll(body, key=key), range(20)))
+    ids = {r.json()["participant_id"] for r in responses if r.status_code == 201}
+    assert len(ids) == 1
+    # Retries that overlap the first attempt are told to retry; none creates anything.
+    assert all(r.status_code in (201, 409) for r in responses)
+    assert all(r.json()["error"] == "request_in_progress" for r in responses if r.status_code == 409)
+    assert api.enroll(body, key=key).json()["participant_id"] in ids
+
+
+def test_idempotency_key_replays_and_refuses_a_different_body(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    body, key = enrollment(), str(uuid.uuid4())
+    first = api.enroll(body, key=key)
+    before = len(_items(runtime))
+    replay = api.enroll(body, key=key)
+    assert replay.status_code == 201
+    assert replay.json() == first.json()
+    changed = api.enroll({**body, "occupation": "pedagang"}, key=key)
+    assert changed.status_code == 422
+    assert changed.json()["error"] == "idempotency_key_reused"
+    assert len(_items(runtime)) == before
+
+
+def test_missing_idempotency_key_is_refused_by_name(api: Api) -> None:
+    response = api.post("/v1/participants", enrollment(), headers=PARTNER)
+    assert response.status_code == 400
+    assert "Idempotency-Key" in response.json()["message"]
+
+
+BAD_INPUTS = [
+    ({"nik": "317101170890001"}, {"nik"}),  # 15 digits
+    ({"nik": "9971011708900001"}, {"nik"}),  # no such province
+    ({"birth_date": "1990-08-18"}, {"birth_date"}),  # NIK says the 17th
+    ({"gender": "F"}, {"gender"}),  # a woman's NIK adds 40 to the day
+    ({"phone": "021-5551234"}, {"phone"}),  # Jakarta landline
+    ({"phone": "+6591234567"}, {"phone"}),  # Singapore
+    ({"monthly_income": -1}, {"monthly_income"}),
+    ({"monthly_income": 1500000.5}, {"monthly_income"}),
+    ({"programs": ["JKK", "JKM", "JP"]}, {"programs"}),
+    ({"programs": ["JKK"]}, {"programs"}),
+    ({"sector": "fishing"}, {"sector"}),
+    ({"payer": {"type": "sponsor"}}, {"payer"}),
+    ({"full_name": ""}, {"full_name"}),
+]
+
+
+@pytest.mark.parametrize(("change", "fields"), BAD_INPUTS)
+def test_bad_input_is_422_naming_each_field_and_writes_nothing(
+    api: Api, runtime, change: dict[str, Any], fields: set[str]
+) -> None:  # type: ignore[no-untyped-def]
+    before = len(_items(runtime))
+    response = api.enroll({**enrollment(), **change})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "validation_error"
+    assert fields <= {f["field"] for f in body["fields"]}
+    assert len(_items(runtime)) == before
+
+
+def test_every_bad_field_is_named_at_once(api: Api) -> None:
+    response = api.enroll({**enrollment(), "phone": "12", "monthly_income": -5, "programs": ["JHT"], "sector": "x"})
+    assert {"phone", "monthly_income", "programs", "sector"} <= {f["field"] for f in response.json()["fields"]}
+
+
+def test_workers_under_fifteen_cannot_enroll(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+    frozen_clock("2026-11-25T10:00:00+07:00")
+    response = api.enroll(enrollment(birth=date(2012, 1, 5)))
+    assert response.status_code == 422
+    assert "birth_date" in {f["field"] for f in response.json()["fields"]}
+
+
+def test_participant_is_visible_to_its_partner_and_the_back_office_only(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    participant_id = api.enroll(enrollment(programs=["JKK", "JKM", "JHT"])).json()["participant_id"]
+    own = api.get(f"/v1/participants/{participant_id}", headers=PARTNER)
+    assert own.status_code == 200
+    view = own.json()
+    assert view["status"] == "pending_payment"
+    assert view["covered_through"] is None
+    assert view["next_dues"]["month"] == view["next_dues_month"]
+    assert view["next_dues"]["jht"] > 0
+    assert "nik" not in view and "phone" not in view
+    assert api.get(f"/v1/participants/{participant_id}", headers=BACKOFFICE).status_code == 200
+    other = api.get(f"/v1/participants/{participant_id}", headers=_key_with(runtime, "indomaret", ["enroll", "pay"]))
+    assert other.status_code == 404
+    assert api.get("/v1/participants/PST-000000000000", headers=PARTNER).status_code == 404
+
+
+def test_find_by_nik_returns_only_id_and_status(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    body = enrollment()
+    participant_id = api.enroll(body).json()["participant_id"]
+    cashier = _key_with(runtime, "brilink-007", ["pay"])
+    found = api.get("/v1/participants", headers=cashier, params={"nik": body["nik"]})
+    assert found.status_code == 200
+    assert found.json() == {"participant_id": participant_id, "status": "pending_payment"}
+    assert api.get("/v1/participants", headers=cashier, params={"nik": make_nik()}).status_code == 404
+    bad = api.get("/v1/participants", headers=cashier, params={"nik": "12345"})
+    assert bad.status_code == 422
+    assert bad.json()["fields"][0]["field"] == "nik"
+
+
+def test_dues_quote_route(api: Api) -> None:
+    response = api.get(
+        "/v1/dues/quote",
+        headers=PARTNER,
+        params={"monthly_income": 20_000_000, "sector": "other", "programs": "JKK,JKM,JHT", "month": "2026-05"},
+    )
+    assert response.status_code == 200
+    assert response.json() == {
+        "month": "2026-05",
+        "income_bracket": 20_000_000,
+        "jkk": 200_000,
+        "jkm": 6_800,
+        "jht": 400_000,
+        "discount": 103_400,
+        "total": 503_400,
+    }
+    missing_jkm = api.get("/v1/dues/quote", headers=PARTNER, params={"monthly_income": 1, "sector": "other", "programs": "JKK"})
+    assert missing_jkm.status_code == 422
+    assert missing_jkm.json()["fields"][0]["field"] == "programs"
+
+
+def test_nik_is_never_stored_in_clear(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    from perisai.enrollment.nik import KmsNikProtector
+    from perisai.settings import EnrollEnv
+
+    body = enrollment()
+    participant_id = api.enroll(body).json()["participant_id"]
+    raw = json.dumps(_items(runtime))
+    assert body["nik"] not in raw
+    profile = next(i for i in _items(runtime) if i["pk"]["S"] == f"PARTICIPANT#{participant_id}")
+    env = EnrollEnv.load()
+    protector = KmsNikProtector(env.nik_key_arn, env.nik_hmac_secret_arn)
+    assert protector.decrypt(profile["nik_ciphertext"]["S"], participant_id) == body["nik"]
+    assert profile["nik_hash"]["S"] == protector.index_key(body["nik"])
+    assert profile["phone"]["S"] == "+6281234567890"
+
+
+def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    events = runtime.cloud.client("events")
+    sqs = runtime.cloud.client("sqs")
+    bus = runtime.outputs()["EventBusName"]
+    queue_url = sqs.create_queue(QueueName="test-enrolled-events")["QueueUrl"]
+    events.put_rule(Name="test-enrolled", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ParticipantEnrolled"]}))
+    events.put_targets(
+        Rule="test-enrolled",
+        EventBusName=bus,
+        Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:ap-southeast-3:123456789012:test-enrolled-events"}],
+    )
+    body = enrollment(agent_code="AGEN-042")
+    participant_id = api.enroll(body).json()["participant_id"]
+    runtime.delivery.drain()
+    messages: list[dict[str, Any]] = []
+    while batch := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        messages += batch  # earlier tests' events may be queued ahead of ours
+    mine = [json.loads(m["Body"]) for m in messages if participant_id in m["Body"]]
+    assert len(mine) == 1
+    event = mine[0]
+    assert event["source"] == "perisai"
+    assert event["detail"]["participant_id"] == participant_id
+    assert event["detail"]["agent_code"] == "AGEN-042"
+    text = json.dumps(event)
+    for personal in (body["nik"], "81234567890", body["full_name"]):
+        assert personal not in text
+
+
+def test_a_lapsed_participant_is_reactivated_under_the_same_id(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    body = enrollment()
+    participant_id = api.enroll(body).json()["participant_id"]
+    runtime.cloud.client("dynamodb").update_item(
+        TableName=runtime.outputs()["ParticipantsTableName"],
+        Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET #s = :lapsed",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":lapsed": {"S": "lapsed"}},
+    )
+    again = api.enroll(body)
+    assert again.status_code == 200, again.text
+    assert again.json()["participant_id"] == participant_id
+    assert again.json()["reactivated"] is True
+    assert again.json()["status"] == "pending_payment"
+    assert api.enroll(body).status_code == 409
