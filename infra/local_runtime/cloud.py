@@ -105,7 +105,7 @@ class LocalCloud:
         for logical_id, name in self.model.buses.items():
             arn = self.client("events").create_event_bus(Name=name)["EventBusArn"]
             self.physical[logical_id] = {"Ref": name, "Arn": arn, "Name": name}
-        for logical_id, spec in self.model.functions.items():
+        for logical_id in self.model.functions:
             name = f"local-{logical_id}"
             self.physical[logical_id] = {
                 "Ref": name,

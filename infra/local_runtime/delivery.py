@@ -20,7 +20,10 @@ DRAIN_ROUNDS = 200
 
 @dataclass
 class _StreamCursor:
-    iterators: dict[str, str] = field(default_factory=dict)  # shard id -> iterator
+    # Last delivered sequence number per shard. A fresh iterator is taken on every poll:
+    # moto replaces a table's stream shard when it rolls back a failed transaction, which
+    # strands long-lived iterators.
+    positions: dict[str, str] = field(default_factory=dict)
 
 
 class Delivery:
@@ -111,13 +114,16 @@ class Delivery:
         records: list[dict[str, Any]] = []
         for shard in shards:
             shard_id = shard["ShardId"]
-            if shard_id not in cursor.iterators:
-                cursor.iterators[shard_id] = streams.get_shard_iterator(
-                    StreamArn=stream_arn, ShardId=shard_id, ShardIteratorType="TRIM_HORIZON"
-                )["ShardIterator"]
-            page = streams.get_records(ShardIterator=cursor.iterators[shard_id])
-            cursor.iterators[shard_id] = page.get("NextShardIterator") or cursor.iterators[shard_id]
+            position = cursor.positions.get(shard_id)
+            where = (
+                {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": position}
+                if position
+                else {"ShardIteratorType": "TRIM_HORIZON"}
+            )
+            iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)["ShardIterator"]
+            page = streams.get_records(ShardIterator=iterator)
             for record in page.get("Records", []):
+                cursor.positions[shard_id] = record["dynamodb"]["SequenceNumber"]
                 record = json.loads(json.dumps(record, default=str))
                 record["eventSourceARN"] = stream_arn
                 if _passes(mapping.filters, record):

@@ -220,6 +220,8 @@ def _handler_for(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            print(f"[http] {self.address_string()} {format % args}")
+            # Query strings can carry a NIK (GET /v1/participants?nik=): log the path only.
+            line = re.sub(r"\?[^ ]*", "?…", format % args)
+            print(f"[http] {self.address_string()} {line}")
 
     return Handler

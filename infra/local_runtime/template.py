@@ -143,7 +143,7 @@ def load(template: dict[str, Any]) -> StackModel:
     model.queues = {k: v.get("Properties", {}) for k, v in model.of_type("AWS::SQS::Queue").items()}
     model.buses = {k: v["Properties"]["Name"] for k, v in model.of_type("AWS::Events::EventBus").items()}
 
-    for logical_id, resource in model.of_type("AWS::Lambda::LayerVersion").items():
+    for resource in model.of_type("AWS::Lambda::LayerVersion").values():
         model.layers.append(resource["Metadata"][SOURCE_METADATA])
 
     for logical_id, resource in model.of_type("AWS::Lambda::Function").items():

@@ -23,7 +23,13 @@ from typing import Any, Protocol, get_args
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 
 from perisai.errors import DependencyUnavailable, NotFound
 from perisai.partners.keys import key_id as _key_id
@@ -96,7 +102,7 @@ class LocalTarget:
     def flush_authorizer_cache(self) -> None:
         request = urllib.request.Request(f"{self.runtime_url}/_local/authorizer-cache", method="DELETE")
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (URL from local.json)
+            with urllib.request.urlopen(request, timeout=10) as response:
                 response.read()
         except (urllib.error.URLError, OSError) as exc:
             raise CliError(f"could not flush the local authorizer cache at {self.runtime_url}: {exc}") from exc
@@ -165,7 +171,7 @@ def create(args: argparse.Namespace, target: Target) -> int:
             "partner_name": key.partner_name,
             "channel": key.channel,
             "scopes": key.scopes,
-            "created_at": key.created_at.isoformat(),
+            "created_at": key.model_dump(mode="json")["created_at"],
         }
     )
     print(
@@ -304,6 +310,12 @@ def main(argv: list[str] | None = None) -> int:
     except EndpointConnectionError as exc:
         hint = " (is `make dev` still running? its state file may be stale)" if local else ""
         print(f"error: {exc}{hint}", file=sys.stderr)
+    except (NoCredentialsError, NoRegionError) as exc:
+        print(
+            f"error: {exc}: credentials and region come from the AWS configuration (AWS_PROFILE, "
+            "AWS_REGION or --region); use --local for the local runtime",
+            file=sys.stderr,
+        )
     except (ClientError, BotoCoreError) as exc:
         print(f"error: AWS call failed: {exc}", file=sys.stderr)
     return 1

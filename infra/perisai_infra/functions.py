@@ -12,7 +12,6 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from perisai_infra.nag import acknowledge
-
 from perisai_infra.paths import FUNCTIONS, LAYER_BUILD
 
 RUNTIME = lambda_.Runtime.PYTHON_3_14

@@ -223,7 +223,9 @@ def test_dues_quote_route(api: Api) -> None:
         "discount": 103_400,
         "total": 503_400,
     }
-    missing_jkm = api.get("/v1/dues/quote", headers=PARTNER, params={"monthly_income": 1, "sector": "other", "programs": "JKK"})
+    missing_jkm = api.get(
+        "/v1/dues/quote", headers=PARTNER, params={"monthly_income": 1, "sector": "other", "programs": "JKK"}
+    )
     assert missing_jkm.status_code == 422
     assert missing_jkm.json()["fields"][0]["field"] == "programs"
 
@@ -249,11 +251,13 @@ def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, ru
     sqs = runtime.cloud.client("sqs")
     bus = runtime.outputs()["EventBusName"]
     queue_url = sqs.create_queue(QueueName="test-enrolled-events")["QueueUrl"]
-    events.put_rule(Name="test-enrolled", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ParticipantEnrolled"]}))
+    events.put_rule(
+        Name="test-enrolled", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["ParticipantEnrolled"]})
+    )
     events.put_targets(
         Rule="test-enrolled",
         EventBusName=bus,
-        Targets=[{"Id": "q", "Arn": f"arn:aws:sqs:ap-southeast-3:123456789012:test-enrolled-events"}],
+        Targets=[{"Id": "q", "Arn": "arn:aws:sqs:ap-southeast-3:123456789012:test-enrolled-events"}],
     )
     body = enrollment(agent_code="AGEN-042")
     participant_id = api.enroll(body).json()["participant_id"]

@@ -28,7 +28,9 @@ def test_every_route_documents_its_request_and_response_models(document: dict[st
         responses = operation.get("responses", {})
         successes = {s: r for s, r in responses.items() if s.startswith("2")}
         errors = {s: r for s, r in responses.items() if s[0] in "45"}
-        documented_success = [r for r in successes.values() if r.get("content", {}).get("application/json", {}).get("schema")]
+        documented_success = [
+            r for r in successes.values() if r.get("content", {}).get("application/json", {}).get("schema")
+        ]
         if not documented_success and "501" not in responses:
             problems.append(f"{method.upper()} {path}: no documented success model")
         for status, response in errors.items():
@@ -42,7 +44,9 @@ def test_every_route_documents_its_request_and_response_models(document: dict[st
     assert not problems, "\n".join(problems)
 
 
-def test_the_stack_routes_exactly_what_the_handlers_serve(document: dict[str, Any], template_json: dict[str, Any]) -> None:
+def test_the_stack_routes_exactly_what_the_handlers_serve(
+    document: dict[str, Any], template_json: dict[str, Any]
+) -> None:
     from local_runtime.template import load
 
     deployed = {(r.method, r.path) for r in load(template_json).routes}
@@ -50,13 +54,17 @@ def test_the_stack_routes_exactly_what_the_handlers_serve(document: dict[str, An
     assert deployed == served
 
 
-def test_public_routes_are_exactly_those_outside_the_authorizer(document: dict[str, Any], template_json: dict[str, Any]) -> None:
+def test_public_routes_are_exactly_those_outside_the_authorizer(
+    document: dict[str, Any], template_json: dict[str, Any]
+) -> None:
     from local_runtime.template import load
 
     unauthorized_in_stack = {(r.method, r.path) for r in load(template_json).routes if r.authorizer is None}
     public_in_document = {(m.upper(), p) for m, p, op in _operations(document) if op.get("security") == []}
     assert unauthorized_in_stack == public_in_document
-    assert all(p == "/health" or p == "/v1/openapi.json" or p.startswith("/v1/payments/") for _, p in public_in_document)
+    assert all(
+        p == "/health" or p == "/v1/openapi.json" or p.startswith("/v1/payments/") for _, p in public_in_document
+    )
 
 
 def test_every_partner_route_declares_its_scopes(document: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,7 +13,7 @@ from perisai.enrollment.models import EnrollmentRequest, Participant, Participan
 from perisai.enrollment.service import EnrollmentService
 from perisai.errors import AlreadyEnrolled, NotFound
 
-NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 AGENTS = Partner("agen-jabar", "agent_network", frozenset({"enroll", "pay"}))
 INDOMARET = Partner("indomaret", "retailer", frozenset({"enroll", "pay"}))
 BACKOFFICE = Partner("bo", "back_office", frozenset({"backoffice"}))
@@ -93,7 +93,7 @@ def test_enrollment_stores_a_pending_participant_and_one_event(service: Enrollme
 
 
 def test_first_dues_month_is_the_jakarta_calendar_month(service: EnrollmentService) -> None:
-    late_evening_utc = datetime(2026, 11, 30, 18, 0, tzinfo=timezone.utc)  # 1 Dec 01:00 in Jakarta
+    late_evening_utc = datetime(2026, 11, 30, 18, 0, tzinfo=UTC)  # 1 Dec 01:00 in Jakarta
     assert service.enroll(request(), AGENTS, late_evening_utc).dues.month == "2026-12"
 
 
@@ -109,7 +109,7 @@ def test_lapsed_participant_is_reactivated_under_the_same_id(service: Enrollment
     store.participants[first.participant_id] = store.participants[first.participant_id].model_copy(
         update={"status": "lapsed", "covered_through": "2026-06"}
     )
-    again = service.enroll(request(), INDOMARET, datetime(2027, 2, 3, tzinfo=timezone.utc))
+    again = service.enroll(request(), INDOMARET, datetime(2027, 2, 3, tzinfo=UTC))
     assert again.reactivated and again.participant_id == first.participant_id
     revived = store.participants[first.participant_id]
     assert revived.status == "pending_payment"

@@ -7,7 +7,7 @@ month of dues, reminders and claims can be played out in a minute.
 from __future__ import annotations
 
 import threading
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 # Indonesia keeps no daylight saving: a fixed UTC+7 needs no tz database on Lambda.
 JAKARTA = timezone(timedelta(hours=7), "WIB")
@@ -20,7 +20,7 @@ class Clock:
 
     def now(self) -> datetime:
         """Current instant, timezone-aware UTC."""
-        return datetime.now(timezone.utc) + self._offset
+        return datetime.now(UTC) + self._offset
 
     def today_jakarta(self) -> date:
         return self.now().astimezone(JAKARTA).date()
@@ -33,7 +33,7 @@ class Clock:
         if instant.tzinfo is None:
             raise ValueError("instant must carry a timezone")
         with self._lock:
-            self._offset = instant - datetime.now(timezone.utc)
+            self._offset = instant - datetime.now(UTC)
 
     def reset(self) -> None:
         with self._lock:

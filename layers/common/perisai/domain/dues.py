@@ -16,11 +16,11 @@ import re
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal, Optional, Union, get_args
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -61,9 +61,9 @@ BP_DENOMINATOR = 10_000
 JAKARTA_TZ = timezone(timedelta(hours=7), "WIB")
 
 
-def jakarta_today(now: Optional[datetime] = None) -> date:
+def jakarta_today(now: datetime | None = None) -> date:
     """Business date in Asia/Jakarta (``now`` injectable for tests)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if now.tzinfo is None:
         raise ValueError("naive datetime is ambiguous; pass an aware datetime")
     return now.astimezone(JAKARTA_TZ).date()
@@ -91,7 +91,7 @@ class DuesMonth:
             raise ValueError(f"year must be 1..9999, got {self.year}")
 
     @classmethod
-    def parse(cls, text: str) -> "DuesMonth":
+    def parse(cls, text: str) -> DuesMonth:
         if not isinstance(text, str):
             raise ValueError(f"dues month must be a 'YYYY-MM' string, got {type(text).__name__}")
         m = _MONTH_RE.match(text)
@@ -103,7 +103,7 @@ class DuesMonth:
         return cls(year, month)
 
     @classmethod
-    def of(cls, day: Union[date, datetime]) -> "DuesMonth":
+    def of(cls, day: date | datetime) -> DuesMonth:
         """Month containing a date; an aware datetime is first moved to Jakarta time."""
         if isinstance(day, datetime):
             if day.tzinfo is None:
@@ -112,7 +112,7 @@ class DuesMonth:
         return cls(day.year, day.month)
 
     @classmethod
-    def coerce(cls, value: Union["DuesMonth", str]) -> "DuesMonth":
+    def coerce(cls, value: DuesMonth | str) -> DuesMonth:
         return value if isinstance(value, DuesMonth) else cls.parse(value)
 
     def __str__(self) -> str:
@@ -124,19 +124,19 @@ class DuesMonth:
         return self.year * 12 + (self.month - 1)
 
     @classmethod
-    def from_ordinal(cls, n: int) -> "DuesMonth":
+    def from_ordinal(cls, n: int) -> DuesMonth:
         return cls(n // 12, n % 12 + 1)
 
-    def plus(self, n: int) -> "DuesMonth":
+    def plus(self, n: int) -> DuesMonth:
         return DuesMonth.from_ordinal(self.ordinal + n)
 
-    def next(self) -> "DuesMonth":
+    def next(self) -> DuesMonth:
         return self.plus(1)
 
-    def previous(self) -> "DuesMonth":
+    def previous(self) -> DuesMonth:
         return self.plus(-1)
 
-    def months_since(self, other: "DuesMonth") -> int:
+    def months_since(self, other: DuesMonth) -> int:
         """``self - other`` in months (negative if ``other`` is later)."""
         return self.ordinal - other.ordinal
 
@@ -178,7 +178,7 @@ class DuesQuote(BaseModel):
     total: int = Field(ge=0)
 
     @model_validator(mode="after")
-    def _total_adds_up(self) -> "DuesQuote":
+    def _total_adds_up(self) -> DuesQuote:
         expected = self.jkk + self.jkm + self.jht - self.discount
         if self.total != expected:
             raise ValueError(f"total {self.total} != jkk + jkm + jht - discount = {expected}")
@@ -194,7 +194,7 @@ def _pct(amount: int, bp: int) -> int:
     return amount * bp // BP_DENOMINATOR
 
 
-def _req_int(d: Mapping[str, Any], key: str, where: str, *, lo: int = 0, hi: Optional[int] = None) -> int:
+def _req_int(d: Mapping[str, Any], key: str, where: str, *, lo: int = 0, hi: int | None = None) -> int:
     value = d.get(key) if isinstance(d, Mapping) else None
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"{where}.{key} must be an integer, got {value!r}")
@@ -223,7 +223,7 @@ class RateVersion:
 
     id: str
     effective_from: DuesMonth
-    effective_until: Optional[DuesMonth]
+    effective_until: DuesMonth | None
     source: str
     bracket_incomes: tuple[int, ...]
     bracket_source: str
@@ -235,7 +235,7 @@ class RateVersion:
     jht_rate_bp: int
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str) -> "RateVersion":
+    def from_dict(cls, d: Mapping[str, Any], where: str) -> RateVersion:
         if not isinstance(d, Mapping):
             raise ValueError(f"{where} must be an object")
         vid = d.get("id")
@@ -303,7 +303,7 @@ class DiscountProgram:
     windows: Mapping[str, tuple[DuesMonth, DuesMonth]]
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], where: str) -> "DiscountProgram":
+    def from_dict(cls, d: Mapping[str, Any], where: str) -> DiscountProgram:
         if not isinstance(d, Mapping):
             raise ValueError(f"{where} must be an object")
         did = d.get("id")
@@ -347,7 +347,7 @@ class Policies:
     unconfirmed: frozenset[str]
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Policies":
+    def from_dict(cls, d: Mapping[str, Any]) -> Policies:
         unconfirmed = d.get("unconfirmed", [])
         if not isinstance(unconfirmed, list):
             raise ValueError("policies.unconfirmed must be a list")
@@ -357,7 +357,7 @@ class Policies:
         )
 
 
-def _overlaps(a: tuple[DuesMonth, Optional[DuesMonth]], b: tuple[DuesMonth, Optional[DuesMonth]]) -> bool:
+def _overlaps(a: tuple[DuesMonth, DuesMonth | None], b: tuple[DuesMonth, DuesMonth | None]) -> bool:
     a_end_before_b = a[1] is not None and a[1] < b[0]
     b_end_before_a = b[1] is not None and b[1] < a[0]
     return not (a_end_before_b or b_end_before_a)
@@ -381,7 +381,7 @@ class RateBook:
         if not self.versions:
             raise ValueError("rate book needs at least one version")
         # Overlaps would make the price depend on file order: reject them at load.
-        for a, b in zip(self.versions, self.versions[1:]):
+        for a, b in zip(self.versions, self.versions[1:], strict=False):
             if _overlaps((a.effective_from, a.effective_until), (b.effective_from, b.effective_until)):
                 raise ValueError(f"rate versions {a.id} and {b.id} overlap")
         ids = [v.id for v in self.versions] + [d.id for d in self.discounts]
@@ -395,7 +395,7 @@ class RateBook:
                         raise ValueError(f"discounts {a.id} and {b.id} overlap for sector {sector}")
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "RateBook":
+    def from_dict(cls, d: Mapping[str, Any]) -> RateBook:
         if not isinstance(d, Mapping):
             raise ValueError("rate book must be a JSON object")
         versions = d.get("versions")
@@ -416,32 +416,30 @@ class RateBook:
         return copy.deepcopy(_default_data())
 
     @classmethod
-    def load(cls, path: Union[str, Path, None] = None) -> "RateBook":
+    def load(cls, path: str | Path | None = None) -> RateBook:
         """The packaged rate book (cached), or the one at ``path``."""
         if path is None:
             return _default_book()
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
 
-    def rules_for(self, month: Union[DuesMonth, str]) -> RateVersion:
+    def rules_for(self, month: DuesMonth | str) -> RateVersion:
         month = DuesMonth.coerce(month)
         for version in self.versions:
             if version.covers(month):
                 return version
         raise RulesNotInForce(str(month))
 
-    def bracket_for(self, income: int, month: Union[DuesMonth, str]) -> int:
+    def bracket_for(self, income: int, month: DuesMonth | str) -> int:
         return self.rules_for(month).bracket_for(income)
 
-    def discount_for(
-        self, month: Union[DuesMonth, str], sector: str, payer_type: str = "self"
-    ) -> Optional[DiscountProgram]:
+    def discount_for(self, month: DuesMonth | str, sector: str, payer_type: str = "self") -> DiscountProgram | None:
         month = DuesMonth.coerce(month)
         for program in self.discounts:
             if program.applies(month, sector, payer_type):
                 return program
         return None
 
-    def restricted_to(self, month: Union[DuesMonth, str]) -> "RateBook":
+    def restricted_to(self, month: DuesMonth | str) -> RateBook:
         """Same book holding only the version in force for ``month`` (for audits and tests)."""
         return RateBook([self.rules_for(month)], self.discounts, self.policies)
 
@@ -468,9 +466,9 @@ def quote_dues(
     monthly_income: int,
     sector: Sector,
     programs: Iterable[Program],
-    month: Union[DuesMonth, str],
+    month: DuesMonth | str,
     payer_type: PayerType = "self",
-    rate_book: Optional[RateBook] = None,
+    rate_book: RateBook | None = None,
 ) -> DuesQuote:
     """Monthly BPU dues for a declared income.
 
@@ -508,7 +506,7 @@ def quote_dues(
         if problems:
             errors.append(FieldError("programs", "; ".join(problems)))  # one entry per field
 
-    dues_month: Optional[DuesMonth] = None
+    dues_month: DuesMonth | None = None
     try:
         dues_month = DuesMonth.coerce(month)
     except (ValueError, TypeError) as exc:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Tuple, Union
 
 
 @dataclass(frozen=True)
@@ -19,14 +19,14 @@ class DomainError(Exception):
 class DomainValidationError(DomainError):
     """Input breaks a rule; names every offending field so clients can show them all at once."""
 
-    def __init__(self, fields: Iterable[Union[FieldError, Tuple[str, str]]]) -> None:
+    def __init__(self, fields: Iterable[FieldError | tuple[str, str]]) -> None:
         self.fields: list[FieldError] = [f if isinstance(f, FieldError) else FieldError(f[0], f[1]) for f in fields]
         if not self.fields:
             raise ValueError("DomainValidationError needs at least one field error")
         super().__init__("; ".join(f"{f.field}: {f.message}" for f in self.fields))
 
     @classmethod
-    def single(cls, field: str, message: str) -> "DomainValidationError":
+    def single(cls, field: str, message: str) -> DomainValidationError:
         return cls([FieldError(field, message)])
 
     @property

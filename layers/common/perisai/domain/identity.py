@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Literal, Optional
+from typing import Literal
 
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -91,7 +91,7 @@ def _century_candidates(number: str) -> list[date]:
     return out
 
 
-def nik_birth_date_and_gender(nik: str, *, on: Optional[date] = None) -> tuple[date, Gender]:
+def nik_birth_date_and_gender(nik: str, *, on: date | None = None) -> tuple[date, Gender]:
     """Birth date and gender encoded in a NIK.
 
     The NIK holds only YY: stdnum's ``get_birth_date`` always prefers 19YY, which
@@ -137,7 +137,7 @@ def age_on(birth_date: date, on: date) -> int:
     return on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
 
 
-def check_min_age(birth_date: date, on: date, rate_book: Optional[RateBook] = None) -> int:
+def check_min_age(birth_date: date, on: date, rate_book: RateBook | None = None) -> int:
     """Raise on ``birth_date`` when younger than the policy minimum; return the age."""
     minimum = (rate_book or RateBook.load()).policies.min_enrollment_age_years
     if birth_date > on:

@@ -24,9 +24,10 @@ class PartnerKeyRepository:
         return self._dynamodb or aws.client("dynamodb")
 
     def find_by_hash(self, key_hash: str) -> PartnerKey | None:
+        # Strongly consistent: right after a revocation (and cache flush) the old item must not be read.
         try:
             item = self._client.get_item(
-                TableName=self._table, Key={"pk": {"S": f"KEY#{key_hash}"}, "sk": {"S": "KEY"}}, ConsistentRead=False
+                TableName=self._table, Key={"pk": {"S": f"KEY#{key_hash}"}, "sk": {"S": "KEY"}}, ConsistentRead=True
             ).get("Item")
         except ClientError as exc:
             raise DependencyUnavailable("partners table unavailable") from exc
@@ -52,8 +53,8 @@ class PartnerKeyRepository:
         except ClientError as exc:
             raise DependencyUnavailable("could not store partner key") from exc
 
-    def list_keys(self, partner_id: str | None = None) -> list[PartnerKey]:
-        """Operator listing: one partner's keys by key, all keys page by page (admin tool only)."""
+    def list_keys(self, partner_id: str) -> list[PartnerKey]:
+        """Operator listing of one partner's keys (admin tool only)."""
         keys: list[PartnerKey] = []
         kwargs: dict[str, Any] = {
             "TableName": self._table,
@@ -68,37 +69,41 @@ class PartnerKeyRepository:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def revoke(self, partner_id: str, key_id: str) -> PartnerKey:
-        listing = self._client.get_item(
-            TableName=self._table, Key={"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}}
-        ).get("Item")
+        try:
+            listing = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}},
+                ConsistentRead=True,
+            ).get("Item")
+        except ClientError as exc:
+            raise DependencyUnavailable("partners table unavailable") from exc
         if not listing:
             raise NotFound(f"key {key_id} of partner {partner_id}")
         key = _from_item(listing)
-        now = clock.now().isoformat()
+        if key.status == "revoked":
+            return key  # revoking twice changes nothing
+        now = clock.now()
         update = {
             "UpdateExpression": "SET #s = :revoked, revoked_at = :now",
+            "ConditionExpression": "#s = :active",
             "ExpressionAttributeNames": {"#s": "status"},
-            "ExpressionAttributeValues": {":revoked": {"S": "revoked"}, ":now": {"S": now}},
+            "ExpressionAttributeValues": {
+                ":revoked": {"S": "revoked"},
+                ":active": {"S": "active"},
+                ":now": {"S": now.isoformat()},
+            },
         }
-        self._client.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": {"pk": {"S": f"KEY#{key.key_hash}"}, "sk": {"S": "KEY"}},
-                        **update,
-                    }
-                },
-                {
-                    "Update": {
-                        "TableName": self._table,
-                        "Key": {"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}},
-                        **update,
-                    }
-                },
-            ]
-        )
-        return key.model_copy(update={"status": "revoked"})
+        keys = [
+            {"pk": {"S": f"KEY#{key.key_hash}"}, "sk": {"S": "KEY"}},
+            {"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}},
+        ]
+        try:
+            self._client.transact_write_items(
+                TransactItems=[{"Update": {"TableName": self._table, "Key": k, **update}} for k in keys]
+            )
+        except ClientError as exc:
+            raise DependencyUnavailable("could not revoke partner key") from exc
+        return key.model_copy(update={"status": "revoked", "revoked_at": now})
 
 
 def _to_item(data: dict[str, Any]) -> dict[str, Any]:
