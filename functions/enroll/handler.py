@@ -5,6 +5,7 @@ Also serves the unauthenticated /health and /v1/openapi.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import cache
 from importlib import resources
@@ -71,10 +72,14 @@ def _openapi() -> dict[str, Any]:
     return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
 
 
+def enrollment_request_id(request: dict[str, Any]) -> str:
+    return hashlib.sha256(f"{request['partner_id']}:{request['idempotency_key']}".encode()).hexdigest()[:32]
+
+
 def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
     partner = Partner(request["partner_id"], request["channel"], frozenset(request["scopes"]))
     enrollment = EnrollmentRequest.model_validate(request["body"])
-    result = service().enroll(enrollment, partner, clock.now())
+    result = service().enroll(enrollment, partner, clock.now(), request_id=enrollment_request_id(request))
     # Inside the idempotent call: a replayed response is not a second enrollment.
     metrics.add_metric(name="ParticipantEnrolled", unit="Count", value=1)
     logger.info(

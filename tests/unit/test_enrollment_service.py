@@ -145,3 +145,13 @@ def test_lookup_by_nik(service: EnrollmentService) -> None:
     assert service.lookup_by_nik("3171015708900001").participant_id == participant_id
     with pytest.raises(NotFound):
         service.lookup_by_nik("3171015708900002")
+
+
+def test_a_retry_of_a_committed_request_gets_the_same_answer(service: EnrollmentService, store: MemoryStore) -> None:
+    first = service.enroll(request(), AGENTS, NOW, request_id="agen-jabar:key-1")
+    # The first answer was lost after the write committed; the partner retries with the same key.
+    again = service.enroll(request(), AGENTS, NOW, request_id="agen-jabar:key-1")
+    assert again == first
+    assert len(store.participants) == 1 and len(store.events) == 1
+    with pytest.raises(AlreadyEnrolled):
+        service.enroll(request(), AGENTS, NOW, request_id="agen-jabar:key-2")

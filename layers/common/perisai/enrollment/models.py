@@ -144,6 +144,9 @@ class Participant(BaseModel):
     first_dues_month: str
     covered_through: str | None = None
     next_dues_month: str
+    # Fingerprint of the partner + Idempotency-Key that created (or last reactivated) this
+    # participant: a retry whose first attempt committed is recognised and answered the same.
+    enrollment_request: str | None = None
     version: int = 1
 
     @property

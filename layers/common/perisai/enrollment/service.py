@@ -50,7 +50,10 @@ class EnrollmentService:
     nik: NikProtector
     rate_book: RateBook
 
-    def enroll(self, request: EnrollmentRequest, partner: Partner, now: datetime) -> EnrollmentResponse:
+    def enroll(
+        self, request: EnrollmentRequest, partner: Partner, now: datetime, request_id: str | None = None
+    ) -> EnrollmentResponse:
+        """Enroll a worker. ``request_id`` identifies the caller's request (partner + Idempotency-Key)."""
         today = now.astimezone(JAKARTA).date()
         _check_identity(request, today, self.rate_book)
         month = DuesMonth.of(today)
@@ -78,12 +81,17 @@ class EnrollmentService:
             enrolled_at=now,
             first_dues_month=str(month),
             next_dues_month=str(month),
+            enrollment_request=request_id,
         )
         try:
             self.store.create(participant, _enrolled_event(participant, dues, reactivated=False))
         except AlreadyEnrolled:
             existing_id = self.store.find_id_by_nik_hash(nik_hash)
             existing = self.store.get(existing_id) if existing_id else None
+            if existing is not None and request_id is not None and existing.enrollment_request == request_id:
+                # Our own earlier attempt committed but its answer was lost (e.g. the idempotency
+                # record could not be completed): answer as it would have.
+                return self._replay(existing)
             if existing is None or existing.status != "lapsed":
                 raise
             return self._reactivate(existing, participant, dues)
@@ -105,6 +113,11 @@ class EnrollmentService:
         )
         self.store.reactivate(revived, _enrolled_event(revived, dues, reactivated=True))
         return _response(revived, dues, reactivated=True)
+
+    def _replay(self, existing: Participant) -> EnrollmentResponse:
+        first_month = DuesMonth.parse(existing.first_dues_month)
+        dues = self.quote(existing.monthly_income, existing.sector, existing.programs, first_month, existing.payer_type)
+        return _response(existing, dues, reactivated=False)
 
     def quote(
         self, monthly_income: int, sector: str, programs: list[str], month: DuesMonth, payer_type: str = "self"
