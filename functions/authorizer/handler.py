@@ -42,10 +42,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
                 else {"Action": "execute-api:Invoke", "Effect": "Deny", "Resource": event["methodArn"]}
             ],
         },
+        # Usage plans (API key source AUTHORIZER) throttle and meter each partner by this key.
+        "usageIdentifierKey": key.usage_key,
         "context": {
             "partner_id": key.partner_id,
             "channel": key.channel,
             "scopes": " ".join(key.scopes),
             "key_id": key.key_id,
+            "usage_plan": key.usage_plan,
         },
     }

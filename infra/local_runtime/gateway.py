@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local_runtime.functions import Functions
-from local_runtime.template import Authorizer, Route, StackModel
+from local_runtime.template import Authorizer, Route, StackModel, UsagePlan
 
 REGION = "ap-southeast-3"
 ACCOUNT = "123456789012"
@@ -36,6 +36,7 @@ class ApiGateway:
         self._routes = [(route, _compile(route.path)) for route in model.routes]
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
+        self._meters: dict[str, _Meter] = {}
 
     def flush_authorizer_cache(self) -> None:
         """Like FlushStageAuthorizersCache: the next request re-runs the authorizer."""
@@ -58,6 +59,11 @@ class ApiGateway:
             if isinstance(outcome, HttpResponse):
                 return outcome
             authorizer_context = outcome
+            usage_key = authorizer_context.pop("__usage_key", None)
+            if route.api_key_required:
+                refused = self._meter(usage_key, authorizer_context)
+                if refused:
+                    return refused
 
         missing = [h for h in route.required_headers if not _header(headers, h)]
         query = parse_qs(split.query, keep_blank_values=True)
@@ -135,7 +141,26 @@ class ApiGateway:
             return self._gateway_error("ACCESS_DENIED", 403, "User is not authorized to access this resource")
         context = {k: str(v) for k, v in (policy.get("context") or {}).items()}
         context["principalId"] = str(policy.get("principalId", ""))
+        if policy.get("usageIdentifierKey"):
+            context["__usage_key"] = str(policy["usageIdentifierKey"])
         return context
+
+    # -- usage plans --------------------------------------------------------------
+
+    def _meter(self, usage_key: str | None, context: dict[str, Any]) -> HttpResponse | None:
+        """Usage plans with API key source AUTHORIZER. AWS finds the plan through the API key's
+        plan membership; locally the authorizer's context names it (``usage_plan``)."""
+        plan = self._model.usage_plans.get(f"perisai-{context.get('usage_plan', '')}")
+        if not usage_key or plan is None:
+            return self._gateway_error("INVALID_API_KEY", 403, "Forbidden")
+        with self._cache_lock:
+            meter = self._meters.setdefault(usage_key, _Meter(plan))
+            verdict = meter.take()
+        if verdict == "throttled":
+            return self._gateway_error("THROTTLED", 429, "Too Many Requests")
+        if verdict == "quota":
+            return self._gateway_error("QUOTA_EXCEEDED", 429, "Limit Exceeded")
+        return None
 
     # -- matching and responses -------------------------------------------------
 
@@ -158,6 +183,31 @@ class ApiGateway:
         body = chosen.template.replace("$context.error.messageString", json.dumps(message))
         body = body.replace("$context.error.validationErrorString", json.dumps(validation or message)[1:-1])
         return HttpResponse(status, {"Content-Type": "application/json", **chosen.headers}, body.encode())
+
+
+class _Meter:
+    """Token bucket (rate, burst) plus a daily request quota, per usage key."""
+
+    def __init__(self, plan: UsagePlan) -> None:
+        self.plan = plan
+        self.tokens = float(plan.burst)
+        self.updated = time.monotonic()
+        self.day = time.gmtime().tm_yday
+        self.used_today = 0
+
+    def take(self) -> str | None:
+        now = time.monotonic()
+        self.tokens = min(self.plan.burst, self.tokens + (now - self.updated) * self.plan.rate)
+        self.updated = now
+        if time.gmtime().tm_yday != self.day:
+            self.day, self.used_today = time.gmtime().tm_yday, 0
+        if self.plan.quota is not None and self.used_today >= self.plan.quota:
+            return "quota"
+        if self.tokens < 1:
+            return "throttled"
+        self.tokens -= 1
+        self.used_today += 1
+        return None
 
 
 def _compile(path: str) -> re.Pattern[str]:

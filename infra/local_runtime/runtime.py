@@ -101,7 +101,16 @@ class LocalRuntime:
 
         repository = PartnerKeyRepository(self.outputs()["PartnersTableName"])
         for key, partner_id, name, channel, scopes in DEMO_PARTNERS:
-            issue_key(repository, partner_id=partner_id, partner_name=name, channel=channel, scopes=scopes, key=key)  # type: ignore[arg-type]
+            # The bulk plan: demos, fuzzing and load tests should not trip the standard 20 req/s.
+            issue_key(
+                repository,
+                partner_id=partner_id,
+                partner_name=name,
+                channel=channel,
+                scopes=scopes,
+                key=key,  # type: ignore[arg-type]
+                usage_plan="bulk",
+            )
 
     def stop(self) -> None:
         if self.delivery:

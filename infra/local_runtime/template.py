@@ -50,6 +50,16 @@ class Route:
     authorizer: str | None  # logical id of AWS::ApiGateway::Authorizer
     required_headers: tuple[str, ...]
     required_query: tuple[str, ...]
+    api_key_required: bool = False
+
+
+@dataclass(frozen=True)
+class UsagePlan:
+    name: str
+    rate: float
+    burst: int
+    quota: int | None
+    quota_period: str | None
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ class StackModel:
     schedules: dict[str, Schedule] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    usage_plans: dict[str, UsagePlan] = field(default_factory=dict)
     stage: str = "live"
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
@@ -183,6 +194,18 @@ def load(template: dict[str, Any]) -> StackModel:
             headers=headers,
         )
 
+    for resource in model.of_type("AWS::ApiGateway::UsagePlan").values():
+        props = resource["Properties"]
+        throttle = props.get("Throttle") or {}
+        quota = props.get("Quota") or {}
+        model.usage_plans[props["UsagePlanName"]] = UsagePlan(
+            name=props["UsagePlanName"],
+            rate=float(throttle.get("RateLimit", 10_000)),
+            burst=int(throttle.get("BurstLimit", 5_000)),
+            quota=int(quota["Limit"]) if "Limit" in quota else None,
+            quota_period=quota.get("Period"),
+        )
+
     for resource in model.of_type("AWS::ApiGateway::Stage").values():
         model.stage = resource["Properties"]["StageName"]
 
@@ -210,6 +233,7 @@ def load(template: dict[str, Any]) -> StackModel:
                     for k, required in params.items()
                     if validates and required and k.startswith("method.request.querystring.")
                 ),
+                api_key_required=bool(props.get("ApiKeyRequired", False)),
             )
         )
 

@@ -52,7 +52,7 @@ API_URL = re.compile(
     r"https://(?P<api>[a-z0-9]+)\.execute-api\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/(?P<stage>[^/]+)/?"
 )
 _CLIENT_CONFIG = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=3, read_timeout=10)
-LISTED_FIELDS = {"key_id", "partner_name", "channel", "scopes", "status", "created_at", "revoked_at"}
+LISTED_FIELDS = {"key_id", "partner_name", "channel", "scopes", "usage_plan", "status", "created_at", "revoked_at"}
 
 
 class CliError(Exception):
@@ -65,6 +65,10 @@ class Target(Protocol):
     def repository(self) -> PartnerKeyRepository: ...
 
     def flush_authorizer_cache(self) -> None: ...
+
+    def register_usage(self, key: PartnerKey) -> None: ...
+
+    def disable_usage(self, key: PartnerKey) -> None: ...
 
 
 # -- targets -------------------------------------------------------------------
@@ -107,6 +111,12 @@ class LocalTarget:
         except (urllib.error.URLError, OSError) as exc:
             raise CliError(f"could not flush the local authorizer cache at {self.runtime_url}: {exc}") from exc
 
+    def register_usage(self, key: PartnerKey) -> None:
+        """Nothing to do: the local runtime meters by the plan the authorizer names."""
+
+    def disable_usage(self, key: PartnerKey) -> None:
+        """Nothing to do locally (a revoked key never gets past the authorizer)."""
+
 
 class StackTarget:
     """A deployed stack: its outputs name the partners table and the API."""
@@ -145,6 +155,28 @@ class StackTarget:
         client = self._session.client("apigateway", region_name=found["region"], config=_CLIENT_CONFIG)
         client.flush_stage_authorizers_cache(restApiId=found["api"], stageName=found["stage"])
 
+    def register_usage(self, key: PartnerKey) -> None:
+        """An API Gateway API key with the key's usage value, in the usage plan of its tier."""
+        client = self._session.client("apigateway", config=_CLIENT_CONFIG)
+        plan_id = self._output(f"{key.usage_plan.title()}UsagePlanId")
+        try:
+            api_key = client.create_api_key(
+                name=f"{key.partner_id}-{key.key_id}",
+                value=key.usage_key,
+                enabled=True,
+                description=f"usage metering of partner {key.partner_id} key {key.key_id}",
+            )
+            client.create_usage_plan_key(usagePlanId=plan_id, keyId=api_key["id"], keyType="API_KEY")
+        except ClientError as exc:
+            raise CliError(f"key stored, but registering it in usage plan {key.usage_plan} failed: {exc}") from exc
+
+    def disable_usage(self, key: PartnerKey) -> None:
+        client = self._session.client("apigateway", config=_CLIENT_CONFIG)
+        for item in client.get_api_keys(nameQuery=f"{key.partner_id}-{key.key_id}").get("items", []):
+            client.update_api_key(
+                apiKey=item["id"], patchOperations=[{"op": "replace", "path": "/enabled", "value": "false"}]
+            )
+
 
 def target_of(args: argparse.Namespace) -> Target:
     if args.local or args.state_file:
@@ -162,7 +194,9 @@ def create(args: argparse.Namespace, target: Target) -> int:
         partner_name=args.name,
         channel=args.channel,
         scopes=args.scopes,
+        usage_plan=args.plan,
     )
+    target.register_usage(key)
     _out(
         {
             "key": clear,
@@ -171,6 +205,7 @@ def create(args: argparse.Namespace, target: Target) -> int:
             "partner_name": key.partner_name,
             "channel": key.channel,
             "scopes": key.scopes,
+            "usage_plan": key.usage_plan,
             "created_at": key.model_dump(mode="json")["created_at"],
         }
     )
@@ -185,6 +220,7 @@ def create(args: argparse.Namespace, target: Target) -> int:
 def revoke(args: argparse.Namespace, target: Target) -> int:
     key = target.repository().revoke(args.partner_id, args.key_id)
     try:
+        target.disable_usage(key)
         target.flush_authorizer_cache()
         flushed, problem = True, ""
     except (CliError, ClientError, BotoCoreError) as exc:
@@ -278,6 +314,12 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--name", required=True, type=_name, help="partner's display name")
     new.add_argument("--channel", required=True, choices=CHANNELS)
     new.add_argument("--scopes", required=True, type=_scopes, metavar=",".join(SCOPES), help="comma-separated")
+    new.add_argument(
+        "--plan",
+        default="standard",
+        choices=("trial", "standard", "bulk"),
+        help="usage plan: rate, burst and daily quota",
+    )
     new.set_defaults(run=create)
     gone = commands.add_parser(
         "revoke", parents=[partner, target], help="revoke a key and flush the authorizer cache", allow_abbrev=False

@@ -21,6 +21,25 @@ AUTHORIZER_CACHE = Duration.minutes(5)
 
 
 @dataclass(frozen=True)
+class Plan:
+    """Per-partner limits. Each partner key belongs to one plan; the authorizer names the
+    partner's usage key, so API Gateway throttles and meters each partner separately."""
+
+    name: str
+    rate: int  # requests per second
+    burst: int
+    daily_quota: int
+    description: str
+
+
+PLANS: tuple[Plan, ...] = (
+    Plan("trial", 1, 2, 1_000, "New channels on probation"),
+    Plan("standard", 20, 40, 100_000, "Agents, post offices, bank agents, retailers"),
+    Plan("bulk", 100, 200, 1_000_000, "Local governments and sponsors enrolling workers in bulk"),
+)
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
     path: str
@@ -95,6 +114,8 @@ class ApiConstruct(Construct):
                 throttling_burst_limit=THROTTLE_BURST,
             ),
             cloud_watch_role=True,
+            # Usage plans meter the key the authorizer returns (usageIdentifierKey), not a header.
+            api_key_source_type=apigw.ApiKeySourceType.AUTHORIZER,
             cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
             endpoint_types=[apigw.EndpointType.REGIONAL],
         )
@@ -113,6 +134,17 @@ class ApiConstruct(Construct):
             validate_request_body=False,
         )
         self._gateway_responses()
+        self.usage_plans = {
+            plan.name: self.api.add_usage_plan(
+                f"{plan.name.title()}UsagePlan",
+                name=f"perisai-{plan.name}",
+                description=plan.description,
+                throttle=apigw.ThrottleSettings(rate_limit=plan.rate, burst_limit=plan.burst),
+                quota=apigw.QuotaSettings(limit=plan.daily_quota, period=apigw.Period.DAY),
+                api_stages=[apigw.UsagePlanPerApiStage(api=self.api, stage=self.api.deployment_stage)],
+            )
+            for plan in PLANS
+        }
 
         integrations = {key: apigw.LambdaIntegration(fn, proxy=True) for key, fn in functions.items()}
         for route in ROUTES:
@@ -124,6 +156,7 @@ class ApiConstruct(Construct):
                 authorization_type=apigw.AuthorizationType.CUSTOM if route.authorized else apigw.AuthorizationType.NONE,
                 request_validator=self.validator if route.required_headers else None,
                 request_parameters={f"method.request.header.{h}": True for h in route.required_headers} or None,
+                api_key_required=route.authorized,
             )
             if not route.authorized:
                 acknowledge(
@@ -194,6 +227,12 @@ class ApiConstruct(Construct):
                 "413",
                 "payload_too_large",
                 '"request body too large"',
+            ),
+            "NoUsagePlan": (
+                apigw.ResponseType.INVALID_API_KEY,
+                "403",
+                "forbidden",
+                '"this partner key is not in a usage plan"',
             ),
             # Unknown routes: API Gateway's "Missing Authentication Token" 403 would mislead partners.
             "UnknownRoute": (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_backup as backup
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -75,6 +76,23 @@ class DataConstruct(Construct):
         self.partners = _table(self, "PartnersTable", pk="pk", sk="sk", ttl=None)
         # Powertools idempotency records (key: partner + Idempotency-Key).
         self.idempotency = _table(self, "IdempotencyTable", pk="id", sk=None, ttl="expiration")
+
+        # Point-in-time recovery covers 35 days; AWS Backup keeps longer history in a vault
+        # that survives the stack (and a mistaken table deletion).
+        vault = backup.BackupVault(self, "Vault", removal_policy=RemovalPolicy.RETAIN)
+        plan = backup.BackupPlan.daily_monthly1_year_retention(self, "BackupPlan", vault)
+        selection = plan.add_selection(
+            "Tables",
+            resources=[
+                backup.BackupResource.from_dynamo_db_table(t)
+                for t in (self.participants, self.partners, self.idempotency)
+            ],
+        )
+        acknowledge(
+            selection,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup]",
+            "AWS Backup's own service-role policy: the documented way to let Backup snapshot these tables.",
+        )
 
         self.nik_key = kms.Key(
             self,

@@ -168,5 +168,6 @@ class PerisaiStack(Stack):
             "PartnersTableName": data.partners.table_name,
             "IdempotencyTableName": data.idempotency.table_name,
             "EventBusName": bus.bus.event_bus_name,
+            **{f"{name.title()}UsagePlanId": plan.usage_plan_id for name, plan in api.usage_plans.items()},
         }.items():
             CfnOutput(self, name, value=value, export_name=f"{self.stack_name}-{name}")

@@ -144,3 +144,27 @@ def test_oversized_body_is_rejected_before_anything_is_written(api: Api) -> None
     response = api.post("/v1/participants", huge, headers={**BACKOFFICE, "Idempotency-Key": "oversized-1"})
     assert response.status_code == 413
     assert response.json()["error"] == "payload_too_large"
+
+
+def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    from perisai.partners.repository import PartnerKeyRepository
+    from perisai.partners.service import issue_key
+
+    repository = PartnerKeyRepository(runtime.outputs()["PartnersTableName"])
+    trial, _ = issue_key(
+        repository,
+        partner_id="desa-pilot",
+        partner_name="Pilot",
+        channel="local_government",
+        scopes=["pay"],
+        usage_plan="trial",
+    )
+    statuses = [api.get(QUOTE, headers={"Authorization": f"Bearer {trial}"}).status_code for _ in range(6)]
+    # trial: 1 request/s, burst 2. Six back-to-back requests cannot all pass.
+    assert statuses[:2] == [200, 200]
+    assert 429 in statuses
+    throttled = api.get(QUOTE, headers={"Authorization": f"Bearer {trial}"})
+    if throttled.status_code == 429:
+        assert throttled.json()["error"] == "too_many_requests"
+    # Another partner is not slowed down by the first one's burst.
+    assert api.get(QUOTE, headers=PARTNER).status_code == 200

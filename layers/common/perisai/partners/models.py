@@ -16,6 +16,13 @@ Channel = Literal[
 ]
 Scope = Literal["enroll", "pay", "claims", "backoffice"]
 KeyStatus = Literal["active", "revoked"]
+# API Gateway usage plans (infra/perisai_infra/api.py PLANS): per-partner rate, burst and daily quota.
+UsagePlan = Literal["trial", "standard", "bulk"]
+
+# The OpenAPI security scheme of partner keys (perisai.api documents it, the authorizer reads it).
+SECURITY_SCHEME = "PartnerKey"
+# Partners with scope backoffice may read every partner's participants and claims.
+BACKOFFICE = "backoffice"
 
 
 class PartnerKey(BaseModel):
@@ -28,9 +35,16 @@ class PartnerKey(BaseModel):
     channel: Channel
     scopes: list[Scope]
     status: KeyStatus = "active"
+    usage_plan: UsagePlan = "standard"
     created_at: datetime
     revoked_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    @property
+    def usage_key(self) -> str:
+        """The API Gateway API key value that meters this key in its usage plan. Derived from the
+        hash, so nothing more is stored; it identifies usage, it does not authenticate."""
+        return f"usage-{self.key_hash[:40]}"

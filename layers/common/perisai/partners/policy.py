@@ -10,7 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from perisai.api import BACKOFFICE, SECURITY_SCHEME
+# Not perisai.api: the authorizer never needs the HTTP resolver (a heavy import).
+from perisai.partners.models import BACKOFFICE, SECURITY_SCHEME
 
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 

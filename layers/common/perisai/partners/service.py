@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from perisai.clock import clock
 from perisai.partners.keys import bearer_token, key_hash, key_id, new_key
-from perisai.partners.models import Channel, PartnerKey, Scope
+from perisai.partners.models import Channel, PartnerKey, Scope, UsagePlan
 from perisai.partners.repository import PartnerKeyRepository
 
 
@@ -27,6 +27,7 @@ def issue_key(
     channel: Channel,
     scopes: Iterable[Scope],
     key: str | None = None,
+    usage_plan: UsagePlan = "standard",
 ) -> tuple[str, PartnerKey]:
     """Create a key; the clear key is returned once and never stored."""
     clear = key or new_key()
@@ -37,6 +38,7 @@ def issue_key(
         partner_name=partner_name,
         channel=channel,
         scopes=sorted(set(scopes)),
+        usage_plan=usage_plan,
         created_at=clock.now(),
     )
     repository.save(record)
