@@ -25,19 +25,35 @@ build: $(VENV)/.installed openapi layer
 openapi: $(VENV)/.installed
 	$(PY) -m perisai_infra.openapi_doc
 
-# Lambda's runtime provides boto3/botocore; pip would pull them in through dependencies.
+# Lambda's runtime provides boto3/botocore and their own dependencies (s3transfer, urllib3,
+# python-dateutil, six); pip would pull them in through dependencies.
+# Layer size budget (docs/BENCHMARKS.md, under 25 MB unzipped): nothing pruned after that is imported
+# at run time: package metadata and type stubs, the Swagger UI bundle (the API serves no Swagger UI),
+# python-stdnum's other countries and data files (Perisai uses stdnum.id only), and the symbol tables
+# of native libraries (--strip-unneeded keeps every dynamic symbol; skipped without llvm-strip).
 layer: $(VENV)/.installed openapi
 	rm -rf build/layer && mkdir -p build/layer/python
 	$(PIP) install --quiet --target build/layer/python --platform $(LAMBDA_PLATFORM) \
 		--python-version $(LAMBDA_PYTHON) --implementation cp --only-binary=:all: \
 		-r layers/common/requirements.txt
-	rm -rf build/layer/python/{boto3,botocore,s3transfer}* build/layer/python/bin
+	rm -rf build/layer/python/{boto3,botocore,s3transfer,urllib3,dateutil,six}* build/layer/python/bin
+	rm -rf build/layer/python/*.dist-info build/layer/python/*-stubs
+	find build/layer/python -name '*.pyi' -delete
+	rm -f build/layer/python/aws_lambda_powertools/event_handler/openapi/swagger_ui/*.{js,css}
+	find build/layer/python/stdnum -mindepth 1 -maxdepth 1 -type d ! -name id -exec rm -rf {} +
+	rm -f build/layer/python/stdnum/*.dat
+	strip=$$(command -v llvm-strip || command -v aarch64-linux-gnu-strip || true); \
+	if [ -n "$$strip" ]; then find build/layer/python -name '*.so' -exec "$$strip" --strip-unneeded {} +; \
+	else echo "layer: no llvm-strip; native libraries keep their symbol tables" >&2; fi
 	find build/layer/python -name '__pycache__' -prune -exec rm -rf {} +
 	cp -r layers/common/perisai build/layer/python/perisai
 	find build/layer/python/perisai -name '__pycache__' -prune -exec rm -rf {} +
 
 ## dev: the whole API on http://127.0.0.1:$(PORT) against an embedded AWS (moto)
-dev: build
+# The local runtime runs the layer from source (layers/common), so it needs the OpenAPI
+# document but not the Lambda-platform build of the layer; synth only needs its folder.
+dev: $(VENV)/.installed openapi
+	mkdir -p build/layer/python
 	PORT=$(PORT) $(PY) -m local_runtime
 
 ## test: every test (unit, infra, API through the local runtime)
