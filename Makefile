@@ -13,10 +13,12 @@ export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/infra
 
 .PHONY: dev test build layer openapi synth deploy bench partner lint clean
 
+# uv resolves and installs the dev environment in seconds (pip takes ~45 s); pip is the fallback.
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --upgrade pip
-	$(PIP) install --quiet -e '.[dev]'
+	$(PIP) install --quiet --disable-pip-version-check uv || true
+	if [ -x $(VENV)/bin/uv ]; then $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'; \
+	else $(PIP) install --quiet -e '.[dev]'; fi
 	touch $@
 
 ## build: the Lambda layer (no Docker) and the OpenAPI document it carries
