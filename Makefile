@@ -7,6 +7,8 @@ PIP := $(VENV)/bin/pip
 PORT ?= 3000
 LAMBDA_PYTHON := 3.14
 LAMBDA_PLATFORM := manylinux2014_aarch64
+# Node 20 still runs the CDK; say so once in the README instead of on every synth.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/infra

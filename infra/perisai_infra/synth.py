@@ -14,6 +14,7 @@ from perisai_infra.paths import LAYER_BUILD, ROOT
 def synthesize(outdir: Path | None = None) -> tuple[Path, dict[str, Any]]:
     """Run the CDK app (cdk-nag validation included) into ``outdir``; return its template."""
     os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
     outdir = outdir or ROOT / "cdk.out"
     if not LAYER_BUILD.exists():
         raise RuntimeError("the layer is not built: run `make build` first")
