@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from importlib import resources
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -25,6 +24,7 @@ from perisai.enrollment.models import EnrollmentRequest, EnrollmentResponse, Par
 from perisai.enrollment.nik import KmsNikProtector
 from perisai.enrollment.repository import DynamoParticipantStore
 from perisai.enrollment.service import EnrollmentService
+from perisai.errors import DomainValidationError
 from perisai.observability import logger, metrics, tracer
 from perisai.settings import EnrollEnv
 
@@ -69,6 +69,8 @@ def openapi_document() -> dict[str, Any]:
 @cache
 def _openapi() -> dict[str, Any]:
     # Generated from the functions' resolvers at build time (make build) and shipped in the layer.
+    from importlib import resources  # deferred: only this route reads a packaged file
+
     return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
 
 
@@ -91,7 +93,14 @@ def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
 @app.post(
     "/v1/participants",
     **scoped("enroll"),
-    responses=documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 422),
+    responses={
+        **documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 415, 422),
+        # A lapsed participant enrolled again answers 200 (same id, "reactivated": true).
+        200: {
+            "description": "Reactivated: a lapsed participant enrolled again under the same id",
+            "content": {"application/json": {"model": EnrollmentResponse}},
+        },
+    },
     summary="Enroll a worker (once per NIK)",
     tags=["Enrollment"],
 )
@@ -118,7 +127,7 @@ def enroll(
     summary="A participant as its enrolling partner (or the back office) sees it",
     tags=["Enrollment"],
 )
-def get_participant(participant_id: Annotated[str, Path(pattern=r"^PST-[0-9A-Z]{12}$")]) -> ParticipantView:
+def get_participant(participant_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ParticipantView:
     metrics.add_metric(name="ParticipantViewed", unit="Count", value=1)
     return service().view(participant_id, app.context["partner"])
 
@@ -152,7 +161,10 @@ def quote(
     ] = None,
     payer_type: Annotated[PayerType, Query()] = "self",
 ) -> DuesQuote:
-    dues_month = DuesMonth.parse(month) if month else DuesMonth.of(clock.today_jakarta())
+    try:
+        dues_month = DuesMonth.parse(month) if month else DuesMonth.of(clock.today_jakarta())
+    except ValueError as exc:  # the pattern lets year 0000 through: a 422 naming `month`, not a 500
+        raise DomainValidationError.single("month", str(exc)) from None
     chosen: list[Program] = [p.strip().upper() for p in programs.split(",") if p.strip()]  # type: ignore[misc]
     metrics.add_metric(name="DuesQuoted", unit="Count", value=1)
     return service().quote(monthly_income, sector, chosen, dues_month, payer_type)
