@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Duration, Names, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from perisai_infra.api import ApiConstruct
 from perisai_infra.data import DataConstruct
-from perisai_infra.events import EVENT_SOURCE, EventsConstruct
+from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
 from perisai_infra.monitoring import MonitoringConstruct
 from perisai_infra.nag import acknowledge
@@ -137,6 +139,51 @@ class PerisaiStack(Stack):
         )
 
         bus.schedule_jobs(jobs)
+
+        # ParticipantEnrolled -> notifications queue -> notifier (SMS). The queue's event source
+        # mapping paces sends (low maximum concurrency) below the SMS provider's rate.
+        notifications_dlq = fns.dead_letter_queue("NotificationsDeadLetterQueue")
+        notifications = sqs.Queue(
+            self,
+            "NotificationsQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(60),
+            retention_period=Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=notifications_dlq, max_receive_count=5),
+        )
+        bus.route_events("ParticipantEnrolledToNotifications", ["ParticipantEnrolled"], notifications)
+        notifier = fns.add(
+            FunctionSpec(
+                "notifier",
+                "reminders",
+                "handler.notify",
+                "Domain events -> SMS to workers, at most once each",
+                memory=256,
+                timeout_seconds=30,
+            ),
+            {"PARTICIPANTS_TABLE": data.participants.table_name, "SMS_SENDER_ID": "PERISAI"},
+        )
+        data.participants.grant(notifier, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        notifier.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        acknowledge(
+            notifier.role,  # type: ignore[arg-type]
+            "AwsSolutions-IAM5[Resource::*]",
+            "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
+        )
+        acknowledge(
+            notifier.role,  # type: ignore[arg-type]
+            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.participants.node.default_child)}.Arn>/index/*]",  # type: ignore[arg-type]
+            "CDK's table grant also lists the table's index ARNs; the actions are single-item reads and writes.",
+        )
+        source = queue_event_source(notifications, batch_size=10, max_concurrency=2)
+        notifier.add_event_source(source)
+        acknowledge(
+            notifier.node.find_child(f"SqsEventSource:{Names.node_unique_id(notifications.node)}"),
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
+            "message failing 5 times to NotificationsDeadLetterQueue.",
+        )
 
         api = ApiConstruct(
             self,

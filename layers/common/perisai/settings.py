@@ -45,3 +45,9 @@ class OutboxRelayEnv(Environment):
 
 class PartnerAdminEnv(Environment):
     partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
+
+
+class NotifierEnv(Environment):
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    # Indonesian operators require a registered alphanumeric sender id (3-11 characters).
+    sms_sender_id: str = Field(alias="SMS_SENDER_ID", default="PERISAI", pattern=r"^[A-Za-z0-9]{3,11}$")
