@@ -47,42 +47,32 @@ class MonitoringConstruct(Construct):
         action = cw_actions.SnsAction(self.topic)
         alarms: list[cw.Alarm] = []
 
-        for name, queue in queues.items():
+        def any_above_zero(metric: cw.IMetric, id_: str, description: str) -> None:
             alarms.append(
-                queue.metric_approximate_number_of_messages_visible(period=Duration.minutes(5)).create_alarm(
+                metric.create_alarm(
                     self,
-                    f"{name}Depth",
+                    id_,
                     threshold=0,
                     comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
                     evaluation_periods=1,
-                    alarm_description=f"Messages are waiting in dead-letter queue {name}",
+                    alarm_description=description,
                     treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
                 )
+            )
+
+        five_minutes = Duration.minutes(5)
+        for name, queue in queues.items():
+            any_above_zero(
+                queue.metric_approximate_number_of_messages_visible(period=five_minutes),
+                f"{name}Depth",
+                f"Messages are waiting in dead-letter queue {name}",
             )
         for key, fn in functions.items():
             label = "".join(p.title() for p in key.split("_"))
-            alarms.append(
-                fn.metric_errors(period=Duration.minutes(5)).create_alarm(
-                    self,
-                    f"{label}Errors",
-                    threshold=0,
-                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    evaluation_periods=1,
-                    alarm_description=f"{key} raised errors (failed job or request)",
-                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                )
+            any_above_zero(
+                fn.metric_errors(period=five_minutes), f"{label}Errors", f"{key} raised errors (failed job or request)"
             )
-            alarms.append(
-                fn.metric_throttles(period=Duration.minutes(5)).create_alarm(
-                    self,
-                    f"{label}Throttles",
-                    threshold=0,
-                    comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                    evaluation_periods=1,
-                    alarm_description=f"{key} was throttled",
-                    treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-                )
-            )
+            any_above_zero(fn.metric_throttles(period=five_minutes), f"{label}Throttles", f"{key} was throttled")
         server_errors = api.metric_server_error(period=Duration.minutes(5), statistic="Average")
         alarms.append(
             server_errors.create_alarm(

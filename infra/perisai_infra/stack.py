@@ -63,10 +63,8 @@ class PerisaiStack(Stack):
             "dynamodb:ConditionCheckItem",
             "dynamodb:Query",
         )
-        acknowledge(
-            enroll.role,  # type: ignore[arg-type]
-            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.participants.node.default_child)}.Arn>/index/*]",  # type: ignore[arg-type]
-            "Query on the participants table's own indexes (by partner, by due month, by agent).",
+        self._acknowledge_index_grant(
+            enroll, data, "Query on the participants table's own indexes (by partner, by due month, by agent)."
         )
         data.idempotency.grant(
             enroll,
@@ -171,9 +169,9 @@ class PerisaiStack(Stack):
             "AwsSolutions-IAM5[Resource::*]",
             "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
         )
-        acknowledge(
-            notifier.role,  # type: ignore[arg-type]
-            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.participants.node.default_child)}.Arn>/index/*]",  # type: ignore[arg-type]
+        self._acknowledge_index_grant(
+            notifier,
+            data,
             "CDK's table grant also lists the table's index ARNs; the actions are single-item reads and writes.",
         )
         source = queue_event_source(notifications, batch_size=10, max_concurrency=2)
@@ -218,3 +216,7 @@ class PerisaiStack(Stack):
             **{f"{name.title()}UsagePlanId": plan.usage_plan_id for name, plan in api.usage_plans.items()},
         }.items():
             CfnOutput(self, name, value=value, export_name=f"{self.stack_name}-{name}")
+
+    def _acknowledge_index_grant(self, function: lambda_.Function, data: DataConstruct, reason: str) -> None:
+        table_id = self.get_logical_id(data.participants.node.default_child)  # type: ignore[arg-type]
+        acknowledge(function.role, f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]", reason)  # type: ignore[arg-type]
