@@ -31,6 +31,13 @@ DEMO_PARTNERS = (
 )
 
 
+class _HttpServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5: a burst of simultaneous connections (20 partners'
+    # retries at once) overflows it and some are reset. API Gateway does not refuse connections.
+    request_queue_size = 128
+    daemon_threads = True
+
+
 class LocalRuntime:
     def __init__(
         self, *, port: int = 3000, host: str = "127.0.0.1", template: dict[str, Any], state_file: Path | None = None
@@ -79,8 +86,7 @@ class LocalRuntime:
         self.delivery = Delivery(self.model, self.cloud, self.functions)
         self.delivery.wire()
         self.gateway = ApiGateway(self.model, self.functions)
-        self._http = ThreadingHTTPServer((self._host, self._port), _handler_for(self))
-        self._http.daemon_threads = True
+        self._http = _HttpServer((self._host, self._port), _handler_for(self))
         if seed:
             self.seed_partners()
         self._thread = threading.Thread(target=self._http.serve_forever, name="http", daemon=True)

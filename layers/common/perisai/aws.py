@@ -12,11 +12,19 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as AwsConnectionError
 
 _lock = threading.Lock()
 
 # Standard retry mode backs off on throttling; the SDK retries before we surface an error.
 _CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+
+# What an AWS call raises when the service or the network fails (after the SDK's own retries):
+# an error answer (throttling, 5xx, conditional failures: ClientError) or no answer at all
+# (connect/read timeouts, dropped connections: not ClientError). Data-access code catches these
+# and raises DependencyUnavailable; anything else (e.g. ParamValidationError) is our bug.
+CALL_ERRORS: tuple[type[Exception], ...] = (ClientError, AwsConnectionError, HTTPClientError)
 
 
 @cache

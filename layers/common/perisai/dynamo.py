@@ -43,8 +43,11 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a ClientError; the exception's type for a call that got no answer (timeouts)."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code", ""))
+    return type(exc).__name__
 
 
 def cancellation_codes(exc: ClientError) -> list[str]:

@@ -10,9 +10,17 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from perisai.errors import DependencyUnavailable, IdempotencyKeyReused, RequestInProgress
+from perisai.errors import AlreadyEnrolled, DependencyUnavailable, IdempotencyKeyReused, RequestInProgress
 
 RECORD_TTL_SECONDS = 24 * 3600  # covers client retries across a working day
+
+# Refusals that are a request's final answer are kept under its key like a result: the same
+# body replays the refusal, another body gets idempotency_key_reused. Otherwise Powertools
+# deletes the record when the function raises, freeing the key, and a *different* request sent
+# later under the same key would run (and could enroll someone). Retryable failures
+# (DependencyUnavailable) still free the key.
+FINAL_REFUSALS: dict[str, type[Exception]] = {"AlreadyEnrolled": AlreadyEnrolled}
+_REFUSED = "__refused__"
 
 
 @cache
@@ -42,8 +50,15 @@ def once(
     from perisai import aws
 
     persistence = DynamoDBPersistenceLayer(table_name=table_name, boto3_client=aws.client("dynamodb"))
+
+    def attempt(request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return fn(request)
+        except tuple(FINAL_REFUSALS.values()) as exc:
+            return {_REFUSED: type(exc).__name__}
+
     wrapped = idempotent_function(
-        fn, data_keyword_argument="request", persistence_store=persistence, config=_config(), key_prefix=operation
+        attempt, data_keyword_argument="request", persistence_store=persistence, config=_config(), key_prefix=operation
     )
 
     def call(*, partner_id: str, idempotency_key: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -61,12 +76,15 @@ def once(
             **extra,
         }
         try:
-            return wrapped(request=request)
+            result = wrapped(request=request)
         except IdempotencyValidationError as exc:
             raise IdempotencyKeyReused() from exc
         except IdempotencyAlreadyInProgressError as exc:
             raise RequestInProgress() from exc
         except IdempotencyPersistenceLayerError as exc:
             raise DependencyUnavailable("idempotency store unavailable") from exc
+        if _REFUSED in result:
+            raise FINAL_REFUSALS[result[_REFUSED]]()
+        return result
 
     return call

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from perisai import aws
@@ -47,7 +46,7 @@ class EventPublisher:
                     }
                 ]
             )
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             raise DependencyUnavailable(f"event bus: {error_code(exc)}") from exc
         if result.get("FailedEntryCount"):
             code = result["Entries"][0].get("ErrorCode", "unknown")

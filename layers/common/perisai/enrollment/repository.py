@@ -12,8 +12,6 @@ import time
 import zlib
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from perisai import aws
 from perisai.dynamo import RETRYABLE_CODES, cancellation_codes, error_code, from_item, to_item
 from perisai.enrollment.models import Participant, ParticipantEnrolled
@@ -106,7 +104,7 @@ class DynamoParticipantStore:
             try:
                 self._client.transact_write_items(TransactItems=items)
                 return
-            except ClientError as exc:
+            except aws.CALL_ERRORS as exc:  # a timeout is not a ClientError, and is just as retryable by the caller
                 code = error_code(exc)
                 reasons = cancellation_codes(exc) if code == "TransactionCanceledException" else []
                 if len(reasons) > conflict_index and reasons[conflict_index] == "ConditionalCheckFailed":
@@ -131,7 +129,7 @@ class DynamoParticipantStore:
         try:
             # Strongly consistent: a channel reads a participant right after enrolling it.
             return self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item")
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
 
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from perisai import aws
 from perisai.clock import clock
-from perisai.dynamo import from_item, to_item
+from perisai.dynamo import cancellation_codes, error_code, from_item, to_item
 from perisai.errors import DependencyUnavailable, NotFound
 from perisai.partners.models import PartnerKey
 
@@ -29,7 +27,7 @@ class PartnerKeyRepository:
             item = self._client.get_item(
                 TableName=self._table, Key={"pk": {"S": f"KEY#{key_hash}"}, "sk": {"S": "KEY"}}, ConsistentRead=True
             ).get("Item")
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             raise DependencyUnavailable("partners table unavailable") from exc
         return _from_item(item) if item else None
 
@@ -50,8 +48,23 @@ class PartnerKeyRepository:
                     {"Put": {"TableName": self._table, "Item": _to_item(listing)}},
                 ]
             )
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
+            conflict = error_code(exc) == "TransactionCanceledException" and cancellation_codes(exc)[:1] == [
+                "ConditionalCheckFailed"
+            ]
+            if conflict and self._stored_already(key):
+                return  # our own earlier attempt committed but its answer was lost (a timeout): done
             raise DependencyUnavailable("could not store partner key") from exc
+
+    def _stored_already(self, key: PartnerKey) -> bool:
+        """The same key (partner, channel, scopes, plan; any creation time) is stored and active."""
+        existing = self.find_by_hash(key.key_hash)
+        volatile = {"created_at", "revoked_at"}
+        return (
+            existing is not None
+            and existing.active
+            and existing.model_dump(exclude=volatile) == key.model_dump(exclude=volatile)
+        )
 
     def list_keys(self, partner_id: str) -> list[PartnerKey]:
         """Operator listing of one partner's keys (admin tool only)."""
@@ -75,7 +88,7 @@ class PartnerKeyRepository:
                 Key={"pk": {"S": f"PARTNER#{partner_id}"}, "sk": {"S": f"KEY#{key_id}"}},
                 ConsistentRead=True,
             ).get("Item")
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             raise DependencyUnavailable("partners table unavailable") from exc
         if not listing:
             raise NotFound(f"key {key_id} of partner {partner_id}")
@@ -101,7 +114,7 @@ class PartnerKeyRepository:
             self._client.transact_write_items(
                 TransactItems=[{"Update": {"TableName": self._table, "Key": k, **update}} for k in keys]
             )
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             raise DependencyUnavailable("could not revoke partner key") from exc
         return key.model_copy(update={"status": "revoked", "revoked_at": now})
 

@@ -1,0 +1,1 @@
+"""Reusable test helpers: AWS fault injection (``faults``) and truly overlapping calls (``concurrency``)."""
