@@ -9,8 +9,6 @@ import re
 from datetime import date
 from typing import Literal
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
 from stdnum import exceptions as stdnum_exc
 from stdnum.id import nik as stdnum_nik
 
@@ -152,12 +150,13 @@ def check_min_age(birth_date: date, on: date, rate_book: RateBook | None = None)
 
 # Formatting people type around numbers; anything else (letters, vanity numbers) is refused.
 _PHONE_ALLOWED = re.compile(r"^\+?[0-9 .\-()/]+$")
-_MOBILE_TYPES = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE)
 _PHONE_HINT = "enter an Indonesian mobile number such as 0812-3456-7890 or +62 812-3456-7890"
 
 
 def normalize_mobile(phone: str) -> str:
     """E.164 (``+628...``) for an Indonesian mobile number in 08.., 628.., +628.. form."""
+    import phonenumbers  # deferred: only enrollment reads phone numbers
+
     if not isinstance(phone, str) or not _PHONE_ALLOWED.match(phone.strip()):
         raise DomainValidationError.single("phone", f"phone number is not valid: {_PHONE_HINT}")
     raw = phone.strip()
@@ -175,7 +174,8 @@ def normalize_mobile(phone: str) -> str:
     national = str(number.national_number)
     # BPU_RULES: mobiles are +62 8xx with 9-12 digits after the country code.
     if (
-        phonenumbers.number_type(number) not in _MOBILE_TYPES
+        phonenumbers.number_type(number)
+        not in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
         or not national.startswith("8")
         or not 9 <= len(national) <= 12
     ):
@@ -193,6 +193,8 @@ def mask_nik(nik: str) -> str:
 
 def mask_phone(e164: str) -> str:
     """Log-safe phone: country code and last 3 digits, e.g. +62********890; never raises."""
+    import phonenumbers
+
     s = "".join(str(e164).split())
     try:
         cc = str(phonenumbers.parse(s, None).country_code)

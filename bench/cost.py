@@ -1,0 +1,330 @@
+"""Cost model: AWS cost per 1,000 enrollments, per active participant per month, SMS, and the
+fixed monthly cost of the deployed stack at rest, from the bench's measurements and the prices
+kept as data in bench/prices.json.
+
+Adding a capability's costs: a flow (payments, reminders) adds a function to ``PER_PARTICIPANT_MONTH``
+returning its lines per active participant per month (e.g. a payment callback: API Gateway request,
+Lambda, ledger writes); SMS it sends goes to the SMS lines (segments), never into the totals
+without a recorded price.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from bench.common import PRICES
+
+
+def load_prices() -> dict[str, Any]:
+    return json.loads(PRICES.read_text())
+
+
+def _line(
+    item: str, quantity: float, unit: str, price_key: str | None, prices: dict[str, Any], note: str = ""
+) -> dict[str, Any]:
+    unit_price = prices["unit_prices"].get(price_key) if price_key else None
+    usd = None if unit_price is None else quantity * unit_price
+    return {
+        "item": item,
+        "quantity": float(f"{quantity:.6g}"),
+        "unit": unit,
+        "unit_price_usd": unit_price,
+        "usd": None if usd is None else float(f"{usd:.6g}"),
+        "note": note,
+    }
+
+
+def duration_ms(cpu_ms: float, memory_mb: int, calls: dict[str, int], prices: dict[str, Any]) -> float:
+    """Modelled billed duration of one warm invocation: the handler overhead measured here scaled
+    to the function's CPU share, plus the assumed latency of each AWS call it waits for."""
+    assumptions = prices["assumptions"]
+    scale = max(1.0, assumptions["lambda_full_vcpu_mb"] / memory_mb)
+    latency = assumptions["aws_call_latency_ms"]
+    waiting = sum(count * latency.get(name, latency["default"]) for name, count in calls.items())
+    return cpu_ms * scale + waiting
+
+
+def _lambda_lines(
+    name: str, invocations: float, cpu_ms: float, memory: int, calls: dict[str, int], prices: dict[str, Any], note: str
+) -> list[dict[str, Any]]:
+    ms = duration_ms(cpu_ms, memory, calls, prices)
+    billed = math.ceil(ms)
+    gb_seconds = invocations * memory / 1024 * billed / 1000
+    return [
+        _line(f"Lambda {name}: requests", invocations, "invocations", "lambda_request", prices, note),
+        _line(
+            f"Lambda {name}: duration ({memory} MB arm64, ~{billed} ms each)",
+            gb_seconds,
+            "GB-s",
+            "lambda_arm64_gb_second",
+            prices,
+            f"{cpu_ms:.2f} ms overhead here x {max(1.0, prices['assumptions']['lambda_full_vcpu_mb'] / memory):.2f} "
+            f"CPU share + assumed AWS latency of {sum(calls.values())} call(s)",
+        ),
+    ]
+
+
+# What each AWS API call costs by itself (DynamoDB is priced by request units instead; SNS SMS by segment).
+CALL_PRICES = {
+    "KMS.": "kms_request",
+    "SecretsManager.": "secrets_manager_api_call",
+    "EventBridge.PutEvents": "eventbridge_custom_event",
+    "SQS.": "sqs_request",
+}
+
+
+def _call_lines(calls: Counter[str], per: int, prices: dict[str, Any]) -> list[dict[str, Any]]:
+    lines = []
+    for name, count in sorted(calls.items()):
+        key = next((v for k, v in CALL_PRICES.items() if name.startswith(k)), None)
+        if name.startswith(("DynamoDB.", "SNS.")) or key is None:
+            continue
+        lines.append(_line(f"{name} calls", count * per, "requests", key, prices))
+    return lines
+
+
+def per_1000_enrollments(
+    operations: dict[str, Any],
+    overhead: dict[str, Any],
+    memory: dict[str, int],
+    sqs_triggered: set[str],
+    prices: dict[str, Any],
+) -> dict[str, Any]:
+    a = prices["assumptions"]
+    n = 1000
+    enroll, authorizer = operations["enroll"], operations["authorizer"]
+    downstream = operations["downstream"]
+    lines = [_line("API Gateway REST requests", n, "requests", "api_gateway_rest_request", prices)]
+    lines += _lambda_lines(
+        "enroll",
+        n,
+        overhead["enroll"]["median_ms"],
+        memory["enroll"],
+        enroll["warm"]["calls"],
+        prices,
+        "one per enrollment",
+    )
+    auth_n = n * a["authorizer_invocations_per_request"]
+    lines += _lambda_lines(
+        "authorizer",
+        auth_n,
+        overhead["authorizer"]["median_ms"],
+        memory["authorizer"],
+        authorizer["warm"]["calls"],
+        prices,
+        a["authorizer_note"],
+    )
+    calls: Counter[str] = Counter(enroll["warm"]["calls"])
+    calls.update({k: v * a["authorizer_invocations_per_request"] for k, v in authorizer["warm"]["calls"].items()})
+    rru = enroll["warm"]["dynamodb_rru"] + authorizer["warm"]["dynamodb_rru"] * a["authorizer_invocations_per_request"]
+    wru = enroll["warm"]["dynamodb_wru"] + authorizer["warm"]["dynamodb_wru"] * a["authorizer_invocations_per_request"]
+    sms_segments = 0
+    sqs_messages = 0.0
+    for key, entry in downstream["functions"].items():
+        invocations = downstream["invocations_per_enrollment"].get(key, 1)
+        warm = entry["warm"]
+        cpu_ms = entry.get("warm_median_handler_cpu_ms") or entry["warm_median_handler_ms_excl_aws"]
+        lines += _lambda_lines(
+            key, n * invocations, cpu_ms, memory[key], warm["calls"], prices, "downstream of each enrollment"
+        )
+        calls.update({k: v * invocations for k, v in warm["calls"].items()})
+        rru += warm["dynamodb_rru"] * invocations
+        wru += warm["dynamodb_wru"] * invocations
+        sms_segments += warm["sms_segments"] * invocations
+        if key in sqs_triggered:
+            sqs_messages += invocations
+    lines.append(_line("DynamoDB write request units", wru * n, "WRU", "dynamodb_on_demand_write_request_unit", prices))
+    lines.append(_line("DynamoDB read request units", rru * n, "RRU", "dynamodb_on_demand_read_request_unit", prices))
+    lines += _call_lines(calls, n, prices)
+    if sqs_messages:
+        lines.append(
+            _line(
+                "SQS requests (queue hops)",
+                sqs_messages * a["sqs_requests_per_message"] * n,
+                "requests",
+                "sqs_request",
+                prices,
+                a["sqs_note"],
+            )
+        )
+    invocations_total = n + auth_n + n * sum(downstream["invocations_per_enrollment"].values())
+    log_bytes = (
+        n * overhead["enroll"]["log_bytes_per_request"]
+        + auth_n * overhead["authorizer"]["log_bytes_per_request"]
+        + n * downstream.get("log_bytes_per_enrollment", 0)
+        + invocations_total * a["lambda_platform_log_bytes_per_invocation"]
+        + n * a["api_gateway_access_log_bytes_per_request"]
+    )
+    lines.append(
+        _line(
+            "CloudWatch Logs ingestion",
+            log_bytes / 1e9,
+            "GB",
+            "cloudwatch_logs_ingestion_gb",
+            prices,
+            f"{log_bytes / n:,.0f} bytes per enrollment: handlers' JSON logs and EMF metrics as measured, "
+            "Lambda platform records and the API access log line as assumed",
+        )
+    )
+    lines.append(
+        _line(
+            "X-Ray traces recorded",
+            n * a["xray_traces_per_request"],
+            "traces",
+            "xray_trace_recorded",
+            prices,
+            a["xray_note"],
+        )
+    )
+    total = sum(line["usd"] for line in lines if line["usd"] is not None)
+    return {
+        "lines": lines,
+        "total_usd": round(total, 4),
+        "sms_segments": sms_segments * n,
+        "aws_calls_per_enrollment": dict(sorted(calls.items())),
+        "dynamodb_wru_per_enrollment": round(wru, 2),
+        "dynamodb_rru_per_enrollment": round(rru, 2),
+    }
+
+
+def _storage_lines(storage: dict[str, Any], prices: dict[str, Any]) -> list[dict[str, Any]]:
+    a = prices["assumptions"]
+    stored = (
+        storage["profile_bytes"]
+        + storage["nik_item_bytes"]
+        + 2 * a["dynamodb_item_storage_overhead_bytes"]
+        + sum(size + a["dynamodb_index_entry_overhead_bytes"] for size in storage["index_entry_bytes"].values())
+    )
+    gb = stored / 2**30
+    note = f"{stored:,} bytes: profile, NIK item and {len(storage['index_entry_bytes'])} index entries with overheads"
+    return [
+        _line("DynamoDB storage", gb, "GB-month", "dynamodb_storage_gb_month", prices, note),
+        _line("DynamoDB point-in-time recovery", gb, "GB-month", "dynamodb_pitr_gb_month", prices, note),
+    ]
+
+
+# Lines per active participant per month; payments and reminders append theirs when they are built.
+PER_PARTICIPANT_MONTH: list[Callable[[dict[str, Any], dict[str, Any]], list[dict[str, Any]]]] = [
+    lambda results, prices: _storage_lines(results["operations"]["storage"], prices),
+]
+PLANNED_PER_PARTICIPANT_MONTH = [
+    "payments: a payment-provider callback per paid month (API Gateway, Lambda, ledger writes)",
+    "reminders: due-month index queries and a reminder SMS per unpaid month",
+]
+
+
+def per_participant_month(results: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    lines = [line for provider in PER_PARTICIPANT_MONTH for line in provider(results, prices)]
+    return {
+        "lines": lines,
+        "total_usd": float(f"{sum(line['usd'] for line in lines if line['usd'] is not None):.6g}"),
+        "planned": PLANNED_PER_PARTICIPANT_MONTH,
+    }
+
+
+def fixed_monthly(template: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+    resources = template["Resources"]
+    counts = Counter(r["Type"] for r in resources.values())
+    lines = []
+    for kind, rule in prices["resource_monthly_at_rest"].items():
+        if not counts.get(kind):
+            continue
+        price_key = rule["price"]
+        count = counts[kind]
+        if kind == "AWS::CloudWatch::Alarm":
+            high = sum(
+                1 for r in resources.values() if r["Type"] == kind and int(r["Properties"].get("Period", 60) or 60) < 60
+            )
+            if high:
+                lines.append(
+                    _line(
+                        "CloudWatch alarms (high resolution)",
+                        high,
+                        "alarms",
+                        "cloudwatch_alarm_high_resolution_month",
+                        prices,
+                    )
+                )
+                count -= high
+        lines.append(_line(kind.removeprefix("AWS::"), count, "each", price_key, prices, rule.get("note", "")))
+    sqs_mappings = sum(
+        1
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and _is_queue(resources, r["Properties"].get("EventSourceArn"))
+    )
+    if sqs_mappings:
+        a = prices["assumptions"]
+        lines.append(
+            _line(
+                "SQS polling by event source mappings (idle)",
+                sqs_mappings * a["sqs_idle_requests_per_mapping_month"],
+                "requests",
+                "sqs_request",
+                prices,
+                a["sqs_idle_note"],
+            )
+        )
+    free = {
+        kind: {"count": counts[kind], "why": why} for kind, why in prices["free_at_rest"].items() if counts.get(kind)
+    }
+    return {
+        "lines": lines,
+        "total_usd": round(sum(line["usd"] for line in lines if line["usd"] is not None), 4),
+        "no_charge_at_rest": free,
+        "resource_count": sum(counts.values()),
+    }
+
+
+def _is_queue(resources: dict[str, Any], arn: Any) -> bool:
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return resources.get(arn["Fn::GetAtt"][0], {}).get("Type") == "AWS::SQS::Queue"
+    return isinstance(arn, str) and ":sqs:" in arn
+
+
+def sqs_triggered_functions(template: dict[str, Any], key_of: dict[str, str]) -> set[str]:
+    resources = template["Resources"]
+    out = set()
+    for r in resources.values():
+        if r["Type"] != "AWS::Lambda::EventSourceMapping":
+            continue
+        props = r["Properties"]
+        function = props.get("FunctionName")
+        logical = function.get("Ref") if isinstance(function, dict) else None
+        if logical in key_of and _is_queue(resources, props.get("EventSourceArn")):
+            out.add(key_of[logical])
+    return out
+
+
+def model(
+    results: dict[str, Any], template: dict[str, Any], memory: dict[str, int], key_of: dict[str, str]
+) -> dict[str, Any]:
+    prices = load_prices()
+    enrollments = per_1000_enrollments(
+        results["operations"], results["overhead"], memory, sqs_triggered_functions(template, key_of), prices
+    )
+    sms_price = prices["unit_prices"].get("sms_segment_indonesia")
+    return {
+        "prices": {
+            "region": prices["region"],
+            "as_of": prices["as_of"],
+            "verified": prices["verified"],
+            "note": prices["region_note"],
+            "file": "bench/prices.json",
+        },
+        "per_1000_enrollments": enrollments,
+        "per_active_participant_month": per_participant_month(results, prices),
+        "sms": {
+            "segments_per_1000_enrollments": enrollments["sms_segments"],
+            "price_per_segment_usd": sms_price,
+            "usd_per_1000_enrollments": None
+            if sms_price is None
+            else round(enrollments["sms_segments"] * sms_price, 4),
+            "note": prices["sms_note"],
+        },
+        "fixed_monthly_at_rest": fixed_monthly(template, prices),
+    }

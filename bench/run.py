@@ -1,0 +1,103 @@
+"""Runs every section once, in one process, on one machine; prints the table; writes
+bench/results.json and (unless --no-docs) docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from bench import coldstart, cost, growth, operations, overhead, report, sizes
+from bench.common import DOC, FUNCTION_HANDLERS, RESULTS, StdoutSink, progress
+from bench.stack import PARTNER_KEY, Stack, start, stop
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu_model": model or platform.processor() or "unknown",
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "lambda_runtime_note": "the functions run on Lambda's python3.14 arm64 runtime; these figures come "
+        "from this machine's interpreter",
+    }
+
+
+def _load() -> float | None:
+    return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
+    base = dict(os.environ)  # local AWS endpoint, credentials, region and the stack's variables
+    envs: dict[str, dict[str, str]] = {}
+    for folder in FUNCTION_HANDLERS:
+        key = folder if FUNCTION_HANDLERS[folder] == "handler" else f"{folder}.{FUNCTION_HANDLERS[folder]}"
+        spec = stack.spec(key)
+        service = stack.runtime.cloud.resolve(spec.environment.get("POWERTOOLS_SERVICE_NAME", "perisai"))
+        envs[folder] = {**base, "POWERTOOLS_SERVICE_NAME": str(service)}
+    method_arn = stack.events["authorizer"]["methodArn"]
+    factories: dict[str, Any] = {
+        "enroll": lambda: stack.enroll_event(*stack.enroll_niks.take()),
+        "authorizer": lambda: {"type": "TOKEN", "authorizationToken": f"Bearer {PARTNER_KEY}", "methodArn": method_arn},
+        "payment_callback": lambda: stack.route_events[("POST", "/v1/payments/midtrans/notifications")],
+        "claims": lambda: stack.route_events[("POST", "/v1/claims")],
+        "reminders": lambda: {"job": "dues-reminders", "scheduled_at": datetime.now(UTC).isoformat()},
+        "outbox_relay": lambda: stack.events["outbox_relay"],
+    }
+    return envs, factories
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "machine": machine(),
+        "load_average_1min": {"start": _load()},
+    }
+    with StdoutSink() as sink:  # the handlers' logs and metrics go to a file, the table to the terminal
+        stack = start()
+        try:
+            results["operations"] = operations.measure(stack, sink)
+            envs, factories = _cold_start_inputs(stack)
+            results["cold_start"] = coldstart.measure(envs, factories)
+            results["overhead"] = overhead.measure(stack, sink)
+            results["growth"] = growth.measure(stack, results["operations"]["_context"]["participant_id"])
+            results["scans_seen"] = stack.meter.seen.get("DynamoDB.Scan", 0)
+            results["aws_calls_seen"] = dict(sorted(stack.meter.seen.items()))
+            memory = {key: stack.memory(key) for key in stack.key_of.values()}
+            template, key_of = stack.template, dict(stack.key_of)
+        finally:
+            stop(stack)
+    progress("deployment sizes")
+    results["sizes"] = sizes.measure()
+    results["function_memory_mb"] = memory
+    results["cost"] = cost.model(results, template, memory, key_of)
+    results["budgets"] = report.budgets(results)
+    results["load_average_1min"]["end"] = _load()
+    results["bench_seconds"] = round(time.perf_counter() - started, 1)
+    RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(report.table(results))
+    print(
+        f"\n{sum(b['met'] for b in results['budgets'])} of {len(results['budgets'])} budgets met; "
+        f"figures in {RESULTS.relative_to(RESULTS.parents[1])}; {results['bench_seconds']:.0f} s"
+    )
+    if not args.no_docs:
+        from bench import docs
+
+        DOC.write_text(docs.render(results))
+        print(f"wrote {DOC.relative_to(DOC.parents[1])}")
+    return 0
