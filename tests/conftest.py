@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.pii_guard"]
 ROOT = Path(__file__).resolve().parents[1]
 for path in (ROOT / "layers" / "common", ROOT / "infra"):
     if str(path) not in sys.path:

@@ -17,7 +17,7 @@ app = build_resolver()
 @app.post(
     "/v1/claims",
     **scoped("claims"),
-    responses=documented(None, None, 401, 403, 501),
+    responses=documented(None, None, 400, 401, 403, 413, 415, 501),
     summary="File a claim (not built yet)",
     tags=["Claims"],
 )

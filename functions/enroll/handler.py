@@ -78,6 +78,17 @@ def enrollment_request_id(request: dict[str, Any]) -> str:
     return hashlib.sha256(f"{request['partner_id']}:{request['idempotency_key']}".encode()).hexdigest()[:32]
 
 
+def _with_links(responses: dict[int, Any]) -> dict[int, Any]:
+    # OpenAPI links: what a client (and stateful fuzzing) can do next with the new participant.
+    responses[201]["links"] = {
+        "GetParticipant": {
+            "operationId": "getParticipant",
+            "parameters": {"participant_id": "$response.body#/participant_id"},
+        }
+    }
+    return responses
+
+
 def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
     partner = Partner(request["partner_id"], request["channel"], frozenset(request["scopes"]))
     enrollment = EnrollmentRequest.model_validate(request["body"])
@@ -94,7 +105,7 @@ def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
     "/v1/participants",
     **scoped("enroll"),
     responses={
-        **documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 415, 422),
+        **_with_links(documented(201, EnrollmentResponse, 400, 401, 403, 409, 413, 415, 422)),
         # A lapsed participant enrolled again answers 200 (same id, "reactivated": true).
         200: {
             "description": "Reactivated: a lapsed participant enrolled again under the same id",
@@ -124,6 +135,7 @@ def enroll(
     "/v1/participants/<participant_id>",
     **scoped("enroll", "pay", "claims"),
     responses=documented(200, ParticipantView, 401, 403, 404),
+    operation_id="getParticipant",
     summary="A participant as its enrolling partner (or the back office) sees it",
     tags=["Enrollment"],
 )

@@ -20,7 +20,7 @@ app = build_resolver()
 @app.post(
     "/v1/payments/midtrans/notifications",
     openapi_extensions=PUBLIC,
-    responses=documented(None, None, 501),
+    responses=documented(None, None, 400, 413, 415, 501),
     summary="Midtrans HTTP notification (not built yet)",
     tags=["Payments"],
 )
@@ -31,7 +31,7 @@ def midtrans_notification(notification: NotBuiltRequest) -> ErrorBody:
 @app.post(
     "/v1/payments/xendit/callbacks",
     openapi_extensions=PUBLIC,
-    responses=documented(None, None, 501),
+    responses=documented(None, None, 400, 413, 415, 501),
     summary="Xendit virtual-account callback (not built yet)",
     tags=["Payments"],
 )

@@ -232,7 +232,7 @@ def _handler_for(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
             if self.command != "HEAD":
                 self.wfile.write(response.body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _serve
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _serve
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             # Query strings can carry a NIK (GET /v1/participants?nik=): log the path only.

@@ -13,7 +13,9 @@ from tests.api.conftest import Api, enrollment
 def test_an_enrolled_worker_gets_one_welcome_sms(api: Api, runtime, frozen_clock) -> None:  # type: ignore[no-untyped-def]
     frozen_clock("2026-12-03T10:00:00+07:00")
     phone = "0857-1234-9876"
-    participant_id = api.enroll(enrollment(phone=phone, sector="other", monthly_income=1_000_000)).json()["participant_id"]
+    participant_id = api.enroll(enrollment(phone=phone, sector="other", monthly_income=1_000_000)).json()[
+        "participant_id"
+    ]
     runtime.delivery.drain()
     runtime.delivery.drain()  # a redelivery must not send twice
     sms = [m for m in api.get("/_local/sms").json() if participant_id in m["message"]]

@@ -12,22 +12,20 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from perisai import errors
 from perisai.observability import logger
+from perisai.partners.models import BACKOFFICE, SECURITY_SCHEME  # there: the authorizer needs no resolver
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
 MAX_BODY_BYTES = 64 * 1024
 
 SCOPES = ("enroll", "pay", "claims", "backoffice")
-SECURITY_SCHEME = "PartnerKey"
 # Route extension for routes outside the partner authorizer (see infra openapi_doc).
 PUBLIC = {"x-perisai-public": True}
-# Partners with scope backoffice may read every partner's participants and claims.
-BACKOFFICE = "backoffice"
 
 
 class FieldErrorBody(BaseModel):
@@ -62,6 +60,7 @@ _ERROR_DESCRIPTIONS = {
     404: "Not found, or not visible to this partner",
     409: "Conflict with the current state",
     413: "Request body too large",
+    415: "Request body is not application/json",
     422: "Invalid request: each bad field is named",
     429: "Too many requests for this partner",
     501: "Capability planned but not built yet",
@@ -157,7 +156,27 @@ class PartnerApiResolver(APIGatewayRestResolver):
                 "body": error.model_dump_json(),
                 "isBase64Encoded": False,
             }
+        if not _json_or_absent(event):
+            error = ErrorBody(error="unsupported_media_type", message="request body must be application/json")
+            return {
+                "statusCode": 415,
+                "headers": {"Content-Type": content_types.APPLICATION_JSON},
+                "multiValueHeaders": {},
+                "body": error.model_dump_json(),
+                "isBase64Encoded": False,
+            }
         return super().resolve(event, context)
+
+
+def _json_or_absent(event: dict[str, Any]) -> bool:
+    """A request body is JSON (or untyped, read as JSON). Powertools would otherwise parse form and
+    multipart bodies, and raise (a 500) on other media types or a multipart type without boundary."""
+    if str(event.get("httpMethod", "")).upper() not in ("POST", "PUT", "PATCH"):
+        return True
+    headers = event.get("headers") or {}
+    content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type in ("", content_types.APPLICATION_JSON)
 
 
 def build_resolver() -> APIGatewayRestResolver:
@@ -180,6 +199,11 @@ def build_resolver() -> APIGatewayRestResolver:
             fields.append(FieldErrorBody(field=_field_name(loc), message=message))
         names = ", ".join(dict.fromkeys(f.field for f in fields))
         return error_response(422, "validation_error", f"invalid fields: {names}", fields)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
+        # e.g. Content-Type: text/plain: the client's mistake, not a 500.
+        return error_response(415, "unsupported_media_type", "request body must be application/json")
 
     @app.exception_handler(errors.DomainValidationError)
     def _invalid_domain(exc: errors.DomainValidationError) -> Response:
