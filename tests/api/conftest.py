@@ -39,6 +39,17 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def make_lapsed(runtime: Any, participant_id: str) -> None:
+    """Put a participant in status lapsed directly (the lapse job is not built yet)."""
+    runtime.cloud.client("dynamodb").update_item(
+        TableName=runtime.outputs()["ParticipantsTableName"],
+        Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}},
+        UpdateExpression="SET #s = :lapsed",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":lapsed": {"S": "lapsed"}},
+    )
+
+
 class Api:
     def __init__(self, base: str) -> None:
         self.base = base

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_nik
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik
 from tests.helpers.concurrency import fire, fire_all
 
 
@@ -284,13 +284,7 @@ def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, ru
 def test_a_lapsed_participant_is_reactivated_under_the_same_id(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
     body = enrollment()
     participant_id = api.enroll(body).json()["participant_id"]
-    runtime.cloud.client("dynamodb").update_item(
-        TableName=runtime.outputs()["ParticipantsTableName"],
-        Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}},
-        UpdateExpression="SET #s = :lapsed",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":lapsed": {"S": "lapsed"}},
-    )
+    make_lapsed(runtime, participant_id)
     again = api.enroll(body)
     assert again.status_code == 200, again.text
     assert again.json()["participant_id"] == participant_id

@@ -31,7 +31,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.api.conftest import BACKOFFICE, Api, enrollment
+from tests.api.conftest import BACKOFFICE, Api, enrollment, make_lapsed
 
 MAX_EXAMPLES = 50  # per operation and phase
 SEED = 20260401
@@ -177,13 +177,7 @@ def test_a_reactivation_answer_matches_the_document(api: Api, runtime, api_schem
     """200 + EnrollmentResponse, a path random requests cannot reach (it needs a lapsed participant)."""
     body = enrollment()
     participant_id = api.enroll(body).json()["participant_id"]
-    runtime.cloud.client("dynamodb").update_item(
-        TableName=runtime.outputs()["ParticipantsTableName"],
-        Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}},
-        UpdateExpression="SET #s = :lapsed",
-        ExpressionAttributeNames={"#s": "status"},
-        ExpressionAttributeValues={":lapsed": {"S": "lapsed"}},
-    )
+    make_lapsed(runtime, participant_id)
     again = api.enroll(body)
     assert again.status_code == 200, again.text
     assert again.json()["reactivated"] is True

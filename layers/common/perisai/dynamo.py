@@ -22,6 +22,20 @@ RETRYABLE_CODES = frozenset(
 )
 
 
+class DynamoRepository:
+    """Base of the data-access classes: the table, and a client built on first use (or injected)."""
+
+    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        self._table = table_name
+        self._dynamodb = dynamodb
+
+    @property
+    def _client(self) -> Any:
+        from perisai import aws
+
+        return self._dynamodb or aws.client("dynamodb")
+
+
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in data.items() if v is not None}
 

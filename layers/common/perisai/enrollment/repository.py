@@ -13,7 +13,7 @@ import zlib
 from typing import Any
 
 from perisai import aws
-from perisai.dynamo import RETRYABLE_CODES, cancellation_codes, error_code, from_item, to_item
+from perisai.dynamo import RETRYABLE_CODES, DynamoRepository, cancellation_codes, error_code, from_item, to_item
 from perisai.enrollment.models import Participant, ParticipantEnrolled
 from perisai.errors import AlreadyEnrolled, DependencyUnavailable
 
@@ -26,15 +26,7 @@ def due_shard(participant_id: str) -> int:
     return zlib.crc32(participant_id.encode()) % DUE_MONTH_SHARDS
 
 
-class DynamoParticipantStore:
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
-        self._table = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def _client(self) -> Any:
-        return self._dynamodb or aws.client("dynamodb")
-
+class DynamoParticipantStore(DynamoRepository):
     # -- writes ---------------------------------------------------------------
 
     def create(self, participant: Participant, event: ParticipantEnrolled) -> None:

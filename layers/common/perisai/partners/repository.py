@@ -7,20 +7,12 @@ from typing import Any
 
 from perisai import aws
 from perisai.clock import clock
-from perisai.dynamo import cancellation_codes, error_code, from_item, to_item
+from perisai.dynamo import DynamoRepository, cancellation_codes, error_code, from_item, to_item
 from perisai.errors import DependencyUnavailable, NotFound
 from perisai.partners.models import PartnerKey
 
 
-class PartnerKeyRepository:
-    def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
-        self._table = table_name
-        self._dynamodb = dynamodb
-
-    @property
-    def _client(self) -> Any:
-        return self._dynamodb or aws.client("dynamodb")
-
+class PartnerKeyRepository(DynamoRepository):
     def find_by_hash(self, key_hash: str) -> PartnerKey | None:
         # Strongly consistent: right after a revocation (and cache flush) the old item must not be read.
         try:
