@@ -8,6 +8,7 @@ import pytest
 
 from perisai.notifications import messages
 from tests.api.conftest import Api, enrollment
+from tests.helpers.faults import KINDS, Fault, inject
 
 
 def test_an_enrolled_worker_gets_one_welcome_sms(api: Api, runtime, frozen_clock) -> None:  # type: ignore[no-untyped-def]
@@ -32,3 +33,20 @@ def test_messages_are_single_gsm7_sms() -> None:
     assert "bayar segera" in text  # enrolled after the 15th: this month's dues are already due
     with pytest.raises(ValueError):
         messages._single_sms("x" * 161)
+
+
+NOTIFIER_CALLS = [("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("sns", "Publish")]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("call", NOTIFIER_CALLS, ids=lambda c: f"{c[0]}.{c[1]}")
+def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
+    api: Api, runtime, call: tuple[str, str], kind: Fault
+) -> None:  # type: ignore[no-untyped-def]
+    runtime.delivery.drain()  # nothing of earlier tests in flight
+    with inject(kind, match=call, functions=("reminders",)) as faults:
+        participant_id = api.enroll(enrollment()).json()["participant_id"]
+        runtime.delivery.drain()
+    assert len(faults.injected) == 1
+    sms = [m for m in api.get("/_local/sms").json() if participant_id in m["message"]]
+    assert len(sms) == 1  # the queue redelivered the event; the claim item kept it to one SMS

@@ -6,8 +6,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from perisai import aws
 from perisai.dynamo import error_code
 from perisai.errors import DependencyUnavailable
@@ -36,7 +34,7 @@ class SmsSender:
                 },
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 return False
             raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
@@ -49,7 +47,9 @@ class SmsSender:
                     "AWS.SNS.SMS.SenderID": {"DataType": "String", "StringValue": self._sender_id},
                 },
             )
-        except ClientError as exc:
+        except aws.CALL_ERRORS as exc:
+            # Release the claim so the redelivered message sends again. After a timeout the SMS
+            # may in fact have gone out: a rare duplicate is better than a worker never told.
             dynamodb.delete_item(TableName=self._table, Key=key)
             raise DependencyUnavailable(f"sms: {error_code(exc)}") from exc
         return True
