@@ -39,6 +39,37 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def partner_key(
+    runtime: Any, partner_id: str, scopes: list[str], *, channel: str = "retailer", usage_plan: str = "standard"
+) -> tuple[dict[str, str], Any]:
+    """A new key for a test partner: (Authorization headers, stored key record)."""
+    from perisai.partners.repository import PartnerKeyRepository
+    from perisai.partners.service import issue_key
+
+    key, record = issue_key(
+        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
+        partner_id=partner_id,
+        partner_name=partner_id,
+        channel=channel,  # type: ignore[arg-type]
+        scopes=scopes,  # type: ignore[arg-type]
+        usage_plan=usage_plan,  # type: ignore[arg-type]
+    )
+    return {"Authorization": f"Bearer {key}"}, record
+
+
+def scan_all(runtime: Any, **scan: Any) -> list[dict[str, Any]]:
+    """Every raw item of the participants table matching ``scan`` (test inspection only)."""
+    client = runtime.cloud.client("dynamodb")
+    kwargs: dict[str, Any] = {"TableName": runtime.outputs()["ParticipantsTableName"], **scan}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 def make_lapsed(runtime: Any, participant_id: str) -> None:
     """Put a participant in status lapsed directly (the lapse job is not built yet)."""
     runtime.cloud.client("dynamodb").update_item(

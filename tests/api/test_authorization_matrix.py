@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, partner_key
 
 CALLERS = ("no key", "unknown key", "revoked key", "enroll", "pay", "claims", "backoffice", "other partner")
 SCOPE_CALLERS = ("enroll", "pay", "claims", "backoffice")
@@ -60,17 +60,7 @@ PROFILE_FIELDS = {"partner_id", "agent_code", "enrolled_at", "programs", "sector
 
 
 def _issue(runtime, partner_id: str, scopes: list[str]) -> tuple[dict[str, str], Any]:  # type: ignore[no-untyped-def]
-    from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
-
-    key, record = issue_key(
-        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
-        partner_id=partner_id,
-        partner_name=partner_id,
-        channel="retailer",
-        scopes=scopes,
-    )
-    return {"Authorization": f"Bearer {key}"}, record
+    return partner_key(runtime, partner_id, scopes)
 
 
 @dataclass(frozen=True)

@@ -9,21 +9,12 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik, partner_key, scan_all
 from tests.helpers.concurrency import fire, fire_all
 
 
 def _items(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    """Every raw item of the participants table (test inspection only)."""
-    client = runtime.cloud.client("dynamodb")
-    table = runtime.outputs()["ParticipantsTableName"]
-    items, kwargs = [], {"TableName": table}
-    while True:
-        page = client.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return scan_all(runtime)
 
 
 def _settled_items(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
@@ -37,17 +28,7 @@ def _participants_with(runtime, participant_ids: set[str]) -> int:  # type: igno
 
 
 def _key_with(runtime, partner_id: str, scopes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
-
-    key, _ = issue_key(
-        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
-        partner_id=partner_id,
-        partner_name=partner_id,
-        channel="retailer",
-        scopes=scopes,
-    )
-    return {"Authorization": f"Bearer {key}"}
+    return partner_key(runtime, partner_id, scopes)[0]
 
 
 def test_enrollment_creates_a_pending_participant_with_first_month_dues(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]

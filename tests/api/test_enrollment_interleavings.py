@@ -28,7 +28,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import PARTNER, enrollment
+from tests.api.conftest import PARTNER, enrollment, partner_key, scan_all
 from tests.helpers.concurrency import fire_all
 
 KEY_POOL = 3
@@ -65,17 +65,7 @@ def schedules(draw: st.DrawFn) -> list[list[Attempt]]:
 
 @pytest.fixture(scope="module")
 def partners(runtime) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
-    from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
-
-    clear, _ = issue_key(
-        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
-        partner_id=SECOND_PARTNER,
-        partner_name="Interleavings retail partner",
-        channel="retailer",
-        scopes=["enroll"],
-    )
-    return [("demo-partner", PARTNER), (SECOND_PARTNER, {"Authorization": f"Bearer {clear}"})]
+    return [("demo-partner", PARTNER), (SECOND_PARTNER, partner_key(runtime, SECOND_PARTNER, ["enroll"])[0])]
 
 
 @pytest.fixture(scope="module")
@@ -95,19 +85,11 @@ def _table_items(runtime, nik_hashes: list[str], request_ids: list[str]) -> list
     def among(prefix: str) -> str:
         return "(" + ", ".join(k for k in values if k.startswith(f":{prefix}")) + ")"
 
-    client = runtime.cloud.client("dynamodb")
-    kwargs: dict[str, Any] = {
-        "TableName": runtime.outputs()["ParticipantsTableName"],
-        "FilterExpression": f"nik_hash IN {among('h')} OR pk IN {among('n')} OR enrollment_request IN {among('r')}",
-        "ExpressionAttributeValues": values,
-    }
-    items: list[dict[str, Any]] = []
-    while True:
-        page = client.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return scan_all(
+        runtime,
+        FilterExpression=f"nik_hash IN {among('h')} OR pk IN {among('n')} OR enrollment_request IN {among('r')}",
+        ExpressionAttributeValues=values,
+    )
 
 
 def _request_id(partner_id: str, key: str) -> str:

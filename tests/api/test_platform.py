@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, partner_key
 
 
 def test_health_answers_without_a_key(api: Api) -> None:
@@ -45,32 +45,18 @@ def test_partner_key_is_required_on_v1_routes(api: Api, headers: dict[str, str],
 
 
 def test_a_key_without_the_scope_gets_403_with_json(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
-    from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
-
-    key, _ = issue_key(
-        PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
-        partner_id="claims-desk",
-        partner_name="Claims desk",
-        channel="back_office",
-        scopes=["claims"],
-    )
-    response = api.get(QUOTE, headers={"Authorization": f"Bearer {key}"})
+    headers, _ = partner_key(runtime, "claims-desk", ["claims"], channel="back_office")
+    response = api.get(QUOTE, headers=headers)
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
 
 
 def test_revoked_key_stops_working(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
     from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
 
-    repository = PartnerKeyRepository(runtime.outputs()["PartnersTableName"])
-    key, record = issue_key(
-        repository, partner_id="pos-jakarta", partner_name="Pos", channel="post_office", scopes=["pay"]
-    )
-    headers = {"Authorization": f"Bearer {key}"}
+    headers, record = partner_key(runtime, "pos-jakarta", ["pay"], channel="post_office")
     assert api.get(QUOTE, headers=headers).status_code == 200
-    repository.revoke("pos-jakarta", record.key_id)
+    PartnerKeyRepository(runtime.outputs()["PartnersTableName"]).revoke("pos-jakarta", record.key_id)
     api.delete("/_local/authorizer-cache")  # what the admin command does after revoking
     response = api.get(QUOTE, headers=headers)
     assert response.status_code == 401
@@ -147,23 +133,12 @@ def test_oversized_body_is_rejected_before_anything_is_written(api: Api) -> None
 
 
 def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
-    from perisai.partners.repository import PartnerKeyRepository
-    from perisai.partners.service import issue_key
-
-    repository = PartnerKeyRepository(runtime.outputs()["PartnersTableName"])
-    trial, _ = issue_key(
-        repository,
-        partner_id="desa-pilot",
-        partner_name="Pilot",
-        channel="local_government",
-        scopes=["pay"],
-        usage_plan="trial",
-    )
-    statuses = [api.get(QUOTE, headers={"Authorization": f"Bearer {trial}"}).status_code for _ in range(6)]
+    trial, _ = partner_key(runtime, "desa-pilot", ["pay"], channel="local_government", usage_plan="trial")
+    statuses = [api.get(QUOTE, headers=trial).status_code for _ in range(6)]
     # trial: 1 request/s, burst 2. Six back-to-back requests cannot all pass.
     assert statuses[:2] == [200, 200]
     assert 429 in statuses
-    throttled = api.get(QUOTE, headers={"Authorization": f"Bearer {trial}"})
+    throttled = api.get(QUOTE, headers=trial)
     if throttled.status_code == 429:
         assert throttled.json()["error"] == "too_many_requests"
     # Another partner is not slowed down by the first one's burst.

@@ -23,6 +23,10 @@ from perisai.enrollment.models import (
 )
 from perisai.errors import AlreadyEnrolled, NotFound
 
+# Fields copied from the stored participant into the answers (the rest is computed).
+_VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues"}
+_RESPONSE_FIELDS = set(EnrollmentResponse.model_fields) - {"reactivated", "dues"}
+
 # Crockford base32 without I, L, O, U: unambiguous when read out at a counter.
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -115,9 +119,17 @@ class EnrollmentService:
         return _response(revived, dues, reactivated=True)
 
     def _replay(self, existing: Participant) -> EnrollmentResponse:
-        first_month = DuesMonth.parse(existing.first_dues_month)
-        dues = self.quote(existing.monthly_income, existing.sector, existing.programs, first_month, existing.payer_type)
-        return _response(existing, dues, reactivated=False)
+        return _response(existing, self._dues_of(existing, existing.first_dues_month), reactivated=False)
+
+    def _dues_of(self, participant: Participant, month: str) -> DuesQuote:
+        """What this participant owes for ``month`` under the rules in force that month."""
+        return self.quote(
+            participant.monthly_income,
+            participant.sector,
+            participant.programs,
+            DuesMonth.parse(month),
+            participant.payer_type,
+        )
 
     def quote(
         self, monthly_income: int, sector: str, programs: list[str], month: DuesMonth, payer_type: str = "self"
@@ -136,20 +148,9 @@ class EnrollmentService:
         # Another partner's participant is reported as absent, not forbidden: no existence leak.
         if participant is None or not (partner.is_backoffice or participant.partner_id == partner.partner_id):
             raise NotFound("participant")
-        next_month = DuesMonth.parse(participant.next_dues_month)
         return ParticipantView(
-            participant_id=participant.participant_id,
-            status=participant.status,
-            partner_id=participant.partner_id,
-            agent_code=participant.agent_code,
-            enrolled_at=participant.enrolled_at,
-            programs=participant.programs,
-            sector=participant.sector,
-            covered_through=participant.covered_through,
-            next_dues_month=participant.next_dues_month,
-            next_dues=self.quote(
-                participant.monthly_income, participant.sector, participant.programs, next_month, participant.payer_type
-            ),
+            **participant.model_dump(include=_VIEW_FIELDS),
+            next_dues=self._dues_of(participant, participant.next_dues_month),
         )
 
     def lookup_by_nik(self, nik: str) -> ParticipantLookup:
@@ -196,12 +197,4 @@ def _enrolled_event(participant: Participant, dues: DuesQuote, *, reactivated: b
 
 
 def _response(participant: Participant, dues: DuesQuote, *, reactivated: bool) -> EnrollmentResponse:
-    return EnrollmentResponse(
-        participant_id=participant.participant_id,
-        status=participant.status,
-        partner_id=participant.partner_id,
-        agent_code=participant.agent_code,
-        enrolled_at=participant.enrolled_at,
-        reactivated=reactivated,
-        dues=dues,
-    )
+    return EnrollmentResponse(**participant.model_dump(include=_RESPONSE_FIELDS), reactivated=reactivated, dues=dues)
