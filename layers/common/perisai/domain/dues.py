@@ -143,11 +143,11 @@ class DuesMonth:
     def first_day(self) -> date:
         return date(self.year, self.month, 1)
 
-    def due_date(self) -> date:
-        # Dues are due by the 15th of the same month. The "next working day if
-        # the 15th is a public holiday" rule needs a holiday calendar: out of
-        # scope here, callers that enforce deadlines must apply it.
-        return date(self.year, self.month, 15)
+    def due_date(self, rate_book: RateBook | None = None) -> date:
+        # Due by a day of the same month, set in the rate data (policies.due_day_of_month). The
+        # "next working day if that day is a public holiday" rule needs a holiday calendar: out
+        # of scope here, callers that enforce deadlines must apply it.
+        return date(self.year, self.month, (rate_book or RateBook.load()).policies.due_day_of_month)
 
     # Lets pydantic models hold a DuesMonth, read from and written as "YYYY-MM".
     @classmethod
@@ -345,6 +345,7 @@ class DiscountProgram:
 class Policies:
     min_enrollment_age_years: int
     unconfirmed: frozenset[str]
+    due_day_of_month: int = 15
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Policies:
@@ -353,6 +354,9 @@ class Policies:
             raise ValueError("policies.unconfirmed must be a list")
         return cls(
             min_enrollment_age_years=_req_int(d, "min_enrollment_age_years", "policies", hi=150),
+            due_day_of_month=_req_int(d, "due_day_of_month", "policies", lo=1, hi=28)
+            if "due_day_of_month" in d
+            else 15,
             unconfirmed=frozenset(unconfirmed),
         )
 
