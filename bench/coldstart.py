@@ -9,6 +9,12 @@ Bytecode: every module is compiled once into a private cache (PYTHONPYCACHEPREFI
 warm-up run, so boto3 and the handlers are compared with the same warm bytecode cache. (On Lambda
 the runtime's boto3 has its .pyc; the layer ships none, see docs/BENCHMARKS.md.)
 
+Environment: the variables Lambda's runtime sets in every execution environment are set in the
+child too (``LAMBDA_TASK_ROOT``, ``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_EXECUTION_ENV``, ...), because
+libraries take their Lambda code path on them: the X-Ray SDK, for one, builds a sampler with its own
+botocore client outside Lambda and a local sampler inside it. Measuring outside that path times
+work the deployed function never does.
+
 Rounds interleave the targets (boto3, enroll, authorizer, ...) so drift on a busy machine hits all
 of them alike. After the timed import, the child also serves one representative request against
 the bench's moto (``first_ms``): a deferred import is not free, it moves into the first request.
@@ -30,10 +36,23 @@ from bench.common import FUNCTION_HANDLERS, FUNCTIONS, LAYER_BUILD, LAYER_SOURCE
 
 RUNS = 5
 
-# Not handlers: what every handler imports anyway, to explain the handlers' figures.
-DIAGNOSTIC = {
-    "perisai.observability": "Powertools Logger, Metrics and Tracer, as every handler creates them",
-    "aws_xray_sdk.core": "the X-Ray SDK, which Powertools' Tracer imports when it is created",
+# Not handlers: the floor every handler stands on, built up in steps, each timed whole in a fresh
+# interpreter like the handlers. A handler's excess over the last step is its own code and what
+# only it imports.
+_PYDANTIC = "import boto3\nfrom pydantic import BaseModel\nclass Probe(BaseModel):\n    value: int\n"
+_LOGGER_METRICS = (
+    _PYDANTIC + "from aws_lambda_powertools import Logger, Metrics\nLogger()\nMetrics(namespace='Probe')\n"
+)
+FLOORS = {
+    "boto3 + pydantic": (
+        _PYDANTIC,
+        "boto3, and pydantic with one model built (pydantic imports most of itself on the first model)",
+    ),
+    "+ Powertools Logger, Metrics": (_LOGGER_METRICS, "the above, and Powertools' Logger and Metrics created"),
+    "+ Powertools Tracer": (
+        _PYDANTIC + "import perisai.observability\n",
+        "the above, and the Tracer: `perisai.observability` as every handler imports it",
+    ),
 }
 
 # Packages worth naming when they are (or are not) imported at cold start.
@@ -42,6 +61,7 @@ WATCHED = (
     "botocore",
     "aws_xray_sdk",
     "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.event_handler.openapi.models",
     "pydantic",
     "phonenumbers",
     "stdnum",
@@ -54,8 +74,12 @@ WATCHED = (
 
 CHILD = r"""
 import importlib, json, os, sys, time
+code = os.environ.get("BENCH_CODE")
 started = time.perf_counter()
-module = importlib.import_module(sys.argv[1])
+if code:
+    exec(compile(code, "<floor>", "exec"), {})
+else:
+    module = importlib.import_module(sys.argv[1])
 import_ms = (time.perf_counter() - started) * 1000
 watched = json.loads(os.environ["BENCH_WATCHED"])
 out = {"import_ms": import_ms, "modules": len(sys.modules), "loaded": [w for w in watched if w in sys.modules]}
@@ -85,10 +109,34 @@ with open(os.environ["BENCH_RESULT"], "w") as fh:
 """
 
 
+def lambda_environment(target: str) -> dict[str, str]:
+    """What Lambda's python3.14 runtime sets before it imports a handler (its documented reserved
+    variables), with this machine's paths. The X-Ray daemon address points at a closed local port:
+    the first request's trace segments go out as UDP datagrams nobody reads, as they would to the
+    daemon."""
+    folder = FUNCTIONS / target if target in FUNCTION_HANDLERS else FUNCTIONS / "enroll"
+    return {
+        "LAMBDA_TASK_ROOT": str(folder),
+        "LAMBDA_RUNTIME_DIR": str(folder),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.14",
+        "AWS_LAMBDA_FUNCTION_NAME": f"bench-{target}",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/bench-{target}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "_HANDLER": f"handler.{FUNCTION_HANDLERS.get(target, 'handler')}",
+        "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        "TZ": ":UTC",
+    }
+
+
 def _child_env(
-    base: dict[str, str], pycache: str | None, write_bytecode: bool, layer: Path = LAYER_SOURCE
+    base: dict[str, str], pycache: str | None, write_bytecode: bool, layer: Path = LAYER_SOURCE, target: str = ""
 ) -> dict[str, str]:
     env = {k: v for k, v in base.items() if not k.startswith("PYTHON")}
+    env.update(lambda_environment(target))
     env["PYTHONPATH"] = str(layer)
     if pycache:
         env["PYTHONPYCACHEPREFIX"] = pycache
@@ -103,9 +151,13 @@ def _run(target: str, env: dict[str, str], event_factory: Any | None) -> dict[st
     with tempfile.TemporaryDirectory() as tmp:
         result_path = Path(tmp) / "result.json"
         args = [sys.executable, "-c", CHILD]
-        if target == "boto3" or target in DIAGNOSTIC:
+        if target == "boto3":
             args += [target]
             cwd = tmp
+        elif target in FLOORS:
+            args += ["-"]
+            cwd = tmp
+            env = {**env, "BENCH_CODE": FLOORS[target][0]}
         else:
             args += ["handler", FUNCTION_HANDLERS[target]]
             cwd = str(FUNCTIONS / target)
@@ -155,7 +207,9 @@ def _without_layer_bytecode(function_env: dict[str, dict[str, str]]) -> dict[str
         _copy_layer_sources(layer)
         for target in NO_BYTECODE_TARGETS:
             progress(f"cold start: {target} with the layer compiled from source ({NO_BYTECODE_RUNS} runs)")
-            env = _child_env(function_env.get(target, dict(os.environ)), None, write_bytecode=False, layer=layer)
+            env = _child_env(
+                function_env.get(target, dict(os.environ)), None, write_bytecode=False, layer=layer, target=target
+            )
             times = [_run(target, env, None)["import_ms"] for _ in range(NO_BYTECODE_RUNS)]
             out[target] = {"import_ms": round(median(times), 1), "runs": NO_BYTECODE_RUNS}
     return out
@@ -166,7 +220,7 @@ def measure(
 ) -> dict[str, Any]:
     """``function_env``: each function's process environment (stack variables, local AWS endpoint);
     ``event_factories``: a fresh representative event per function (None: import only)."""
-    targets = ["boto3", *FUNCTION_HANDLERS, *DIAGNOSTIC]
+    targets = ["boto3", *FUNCTION_HANDLERS, *FLOORS]
     samples: dict[str, list[dict[str, Any]]] = {t: [] for t in targets}
     with tempfile.TemporaryDirectory(prefix="bench-pycache-") as pycache:
         for round_ in range(runs + 1):
@@ -174,7 +228,7 @@ def measure(
             progress(f"cold start: {'bytecode warm-up' if warmup else f'round {round_}/{runs}'}")
             for target in targets:
                 base = function_env.get(target, function_env.get("enroll", dict(os.environ)))
-                env = _child_env(base, pycache, write_bytecode=warmup)
+                env = _child_env(base, pycache, write_bytecode=warmup, target=target)
                 sample = _run(target, env, event_factories.get(target))
                 if not warmup:
                     samples[target].append(sample)
@@ -201,12 +255,15 @@ def measure(
             "watched_loaded_after_first_request": runs_[0].get("loaded_after_first"),
         }
     out["without_layer_bytecode"] = _without_layer_bytecode(function_env)
-    out["diagnostic"] = {
+    out["floors"] = {
         target: {
             "what": what,
             "import_ms": round(median([s["import_ms"] for s in samples[target]]), 1),
             "ratio_to_boto3": round(median([s["import_ms"] for s in samples[target]]) / boto3_ms, 2),
         }
-        for target, what in DIAGNOSTIC.items()
+        for target, (_, what) in FLOORS.items()
     }
+    floor_ms = out["floors"][list(FLOORS)[-1]]["import_ms"]
+    for figures in out["functions"].values():
+        figures["above_floor_ms"] = round(figures["import_ms"] - floor_ms, 1)
     return out

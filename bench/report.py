@@ -133,7 +133,9 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     limit = boto3_ms * COLD_IMPORT_RATIO
     for name, f in cold["functions"].items():
         first = f["first_request_ms"]
-        measured = f"{f['import_ms']:,.0f} ms = {f['ratio_to_boto3']:.2f}x boto3"
+        measured = (
+            f"{f['import_ms']:,.0f} ms = {f['ratio_to_boto3']:.2f}x boto3 ({f['above_floor_ms']:+,.0f} ms on floor)"
+        )
         if first is not None:
             measured += f"; 1st request +{first:,.0f} ms"
         out.append(
@@ -145,11 +147,11 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                 _status(f["ratio_to_boto3"] <= COLD_IMPORT_RATIO),
             )
         )
-    for name, d in cold["diagnostic"].items():
+    for name, d in cold["floors"].items():
         out.append(
             (
                 section,
-                f"import {name} (for reference)",
+                f"floor: {name}",
                 f"{d['import_ms']:,.0f} ms = {d['ratio_to_boto3']:.2f}x boto3",
                 "",
                 "",
