@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,3 +37,17 @@ def runtime(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFact
     local.start()
     yield local
     local.stop()
+
+
+@pytest.fixture(autouse=True)
+def _handlers_stay_within_their_roles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A handler whose AWS call its role does not allow would fail on AWS with AccessDenied,
+    even where it degrades gracefully (a logged warning): fail the test that provoked it."""
+    if "runtime" not in request.fixturenames:
+        yield
+        return
+    roles = request.getfixturevalue("runtime").functions.roles
+    before = len(roles.refused)
+    yield
+    refused = roles.refused[before:]
+    assert not refused, f"handlers called AWS outside their roles (function, action): {refused}"

@@ -18,6 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from perisai.errors import NotBuilt
+from perisai.notifications.sender import Delivery
 from perisai.notifications.service import NotificationService
 from perisai.observability import logger, metrics, tracer
 
@@ -35,7 +36,8 @@ def notifications() -> NotificationService:
 
 
 def _notify_one(record: SQSRecord) -> None:
-    outcome = notifications().handle_event(record.json_body)
+    delivery = Delivery(record.message_id, int(record.attributes.approximate_receive_count or 1))
+    outcome = notifications().handle_event(record.json_body, delivery)
     logger.info("notification handled", extra={"outcome": outcome})
 
 

@@ -14,6 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from local_runtime.cloud import LocalCloud
+from local_runtime.iam import RoleGuard
 from local_runtime.template import StackModel
 
 # Per-function values that would collide in one process; every other variable must agree.
@@ -56,6 +57,8 @@ class Functions:
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
+        self.roles = RoleGuard()
+        self.roles.install()
         for layer in model.layers:
             path = str(root / layer)
             if path not in sys.path:
@@ -89,7 +92,8 @@ class Functions:
         )
         started = time.perf_counter()
         try:
-            result = handler(event, context)
+            with self.roles.acting_as(self.name_of(logical_id), spec.allowed_actions):
+                result = handler(event, context)
         except Exception as exc:
             self._record(logical_id, trigger, False, f"{type(exc).__name__}: {exc}", started)
             raise

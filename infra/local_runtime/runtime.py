@@ -121,6 +121,8 @@ class LocalRuntime:
     def stop(self) -> None:
         if self.delivery:
             self.delivery.stop()
+        if self.functions:
+            self.functions.roles.uninstall()
         if self._http:
             self._http.shutdown()
             self._http.server_close()

@@ -40,6 +40,7 @@ class FunctionSpec:
     timeout: int
     memory: int
     dead_letter: str | None  # queue logical id (asynchronous invocations)
+    allowed_actions: tuple[str, ...] = ()  # what the function's role allows (local_runtime.iam)
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,24 @@ class StackModel:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
 
 
+def role_actions(resources: dict[str, Any], role_logical_id: str) -> tuple[str, ...]:
+    """The action patterns the role's policies allow (its inline policies and AWS::IAM::Policy
+    resources attached to it; managed policies by ARN are not read)."""
+    documents: list[dict[str, Any]] = []
+    role = resources[role_logical_id].get("Properties", {})
+    documents += [p["PolicyDocument"] for p in role.get("Policies", [])]
+    for resource in resources.values():
+        if resource["Type"] == "AWS::IAM::Policy" and role_logical_id in refs(resource["Properties"].get("Roles")):
+            documents.append(resource["Properties"]["PolicyDocument"])
+    actions: list[str] = []
+    for document in documents:
+        for statement in document.get("Statement", []):
+            if statement.get("Effect") == "Allow":
+                action = statement.get("Action", [])
+                actions += [action] if isinstance(action, str) else action
+    return tuple(dict.fromkeys(actions))
+
+
 def load(template: dict[str, Any]) -> StackModel:
     resources = template["Resources"]
     model = StackModel(resources=resources)
@@ -168,6 +187,7 @@ def load(template: dict[str, Any]) -> StackModel:
             timeout=int(props.get("Timeout", 3)),
             memory=int(props.get("MemorySize", 128)),
             dead_letter=refs(dlq)[0] if dlq else None,
+            allowed_actions=role_actions(resources, refs(props.get("Role"))[0]) if props.get("Role") else (),
         )
 
     for logical_id, resource in model.of_type("AWS::ApiGateway::Authorizer").items():

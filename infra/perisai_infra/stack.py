@@ -162,7 +162,9 @@ class PerisaiStack(Stack):
             ),
             {"PARTICIPANTS_TABLE": data.participants.table_name, "SMS_SENDER_ID": "PERISAI"},
         )
-        data.participants.grant(notifier, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        data.participants.grant(
+            notifier, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        )
         notifier.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
         acknowledge(
             notifier.role,  # type: ignore[arg-type]

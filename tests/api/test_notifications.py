@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from perisai.clock import clock
+from perisai.errors import DependencyUnavailable
 from perisai.notifications import messages
-from tests.api.conftest import Api, enrollment
+from perisai.notifications.sender import CLAIM_LEASE_SECONDS, Delivery, SendOutcome, SmsSender
+from tests.api.conftest import Api, enrollment, scan_all
 from tests.helpers.faults import KINDS, Fault, inject
 
 
@@ -35,7 +39,7 @@ def test_messages_are_single_gsm7_sms() -> None:
         messages._single_sms("x" * 161)
 
 
-NOTIFIER_CALLS = [("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("sns", "Publish")]
+NOTIFIER_CALLS = [("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("sns", "Publish"), ("dynamodb", "UpdateItem")]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -50,3 +54,60 @@ def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
     assert len(faults.injected) == 1
     sms = [m for m in api.get("/_local/sms").json() if participant_id in m["message"]]
     assert len(sms) == 1  # the queue redelivered the event; the claim item kept it to one SMS
+
+
+def test_a_claim_the_failed_send_could_not_release_is_taken_over_by_the_redelivery(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    runtime.delivery.drain()
+    scope = {"functions": ("reminders",)}
+    with (
+        inject(Fault.SERVER_ERROR, match=("sns", "Publish"), **scope) as publish,
+        inject(Fault.THROTTLING, match=("dynamodb", "DeleteItem"), **scope) as release,
+    ):
+        participant_id = api.enroll(enrollment()).json()["participant_id"]
+        runtime.delivery.drain()
+    assert len(publish.injected) == 1 and len(release.injected) == 1  # the claim was left behind
+    sms = [m for m in api.get("/_local/sms").json() if participant_id in m["message"]]
+    assert len(sms) == 1
+
+
+def _sms_to(api: Api, phone: str) -> list[dict[str, str]]:
+    return [m for m in api.get("/_local/sms").json() if m["to"] == phone]
+
+
+def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    table = runtime.outputs()["ParticipantsTableName"]
+    sender = SmsSender(table, "PERISAI", runtime.cloud.client("dynamodb"), runtime.cloud.client("sns"))
+    notification, phone = f"test:{uuid.uuid4()}", "+6281100001111"
+    owner, duplicate = Delivery("message-a"), Delivery("message-b")
+
+    # The owner claims and its send fails without releasing the claim (as if the function died).
+    with inject(Fault.READ_TIMEOUT, match=("sns", "Publish"), armed_only=True) as publish, publish.armed():
+        with inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release:
+            with release.armed(), pytest.raises(DependencyUnavailable, match="sms"):
+                sender.send_once(notification, phone, "halo", owner)
+    [claim] = scan_all(
+        runtime, FilterExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"NOTIFICATION#{notification}"}}
+    )
+    assert claim["sms_status"]["S"] == "sending" and not _sms_to(api, phone)
+
+    # A duplicate message finds a fresh claim: it must not send, the owner will.
+    assert sender.send_once(notification, phone, "halo", duplicate) is SendOutcome.ALREADY_HANDLED
+    # The owner's redelivery (received again, so its first attempt is over) takes the claim over.
+    assert sender.send_once(notification, phone, "halo", Delivery("message-a", 2)) is SendOutcome.SENT
+    assert sender.send_once(notification, phone, "halo", Delivery("message-a", 3)) is SendOutcome.ALREADY_HANDLED
+    assert sender.send_once(notification, phone, "halo", duplicate) is SendOutcome.ALREADY_HANDLED
+    assert len(_sms_to(api, phone)) == 1
+
+    # A claim still "sending" after the lease (its owner gone to the dead-letter queue) is anyone's.
+    stale, phone = f"test:{uuid.uuid4()}", "+6281100002222"
+    with inject(Fault.SERVER_ERROR, match=("sns", "Publish"), armed_only=True) as publish, publish.armed():
+        with inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release:
+            with release.armed(), pytest.raises(DependencyUnavailable, match="sms"):
+                sender.send_once(stale, phone, "halo", owner)
+    assert sender.send_once(stale, phone, "halo", duplicate) is SendOutcome.ALREADY_HANDLED
+    try:
+        clock.move_to(datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS + 1))
+        assert sender.send_once(stale, phone, "halo", duplicate) is SendOutcome.SENT
+    finally:
+        clock.reset()
+    assert len(_sms_to(api, phone)) == 1

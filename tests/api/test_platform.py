@@ -143,3 +143,22 @@ def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:
         assert throttled.json()["error"] == "too_many_requests"
     # Another partner is not slowed down by the first one's burst.
     assert api.get(QUOTE, headers=PARTNER).status_code == 200
+
+
+def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime) -> None:  # type: ignore[no-untyped-def]
+    from botocore.exceptions import ClientError
+
+    spec = next(s for s in runtime.model.functions.values() if s.source == "functions/authorizer")
+    assert "dynamodb:GetItem" in spec.allowed_actions
+    table = runtime.outputs()["PartnersTableName"]
+    dynamodb = runtime.cloud.client("dynamodb")
+    roles = runtime.functions.roles
+    before = len(roles.refused)
+    with roles.acting_as("authorizer.handler", spec.allowed_actions):
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": "KEY#nothing"}, "sk": {"S": "KEY"}})  # allowed: reads keys
+        with pytest.raises(ClientError) as refused:
+            dynamodb.put_item(TableName=table, Item={"pk": {"S": "KEY#forged"}, "sk": {"S": "KEY"}})
+    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert roles.refused[before:] == [("authorizer.handler", "dynamodb:PutItem")]
+    del roles.refused[before:]  # provoked here on purpose
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "KEY#forged"}, "sk": {"S": "KEY"}})

@@ -10,7 +10,7 @@ from perisai.domain.dues import DuesMonth
 from perisai.enrollment.models import ParticipantEnrolled
 from perisai.enrollment.repository import DynamoParticipantStore
 from perisai.notifications import messages
-from perisai.notifications.sender import SmsSender
+from perisai.notifications.sender import Delivery, SendOutcome, SmsSender
 from perisai.observability import metrics
 from perisai.settings import NotifierEnv
 
@@ -25,7 +25,7 @@ class NotificationService:
         env = NotifierEnv.load()
         return cls(DynamoParticipantStore(env.participants_table), SmsSender(env.participants_table, env.sms_sender_id))
 
-    def handle_event(self, event: dict[str, Any]) -> str:
+    def handle_event(self, event: dict[str, Any], delivery: Delivery) -> str:
         """An EventBridge event as delivered to the queue; returns what was done (for logs)."""
         if event.get("detail-type") != "ParticipantEnrolled":
             return "ignored"
@@ -37,7 +37,7 @@ class NotificationService:
         text = messages.welcome(
             participant.participant_id, str(month), enrolled.first_dues_total, month.due_date(), clock.today_jakarta()
         )
-        sent = self.sms.send_once(f"ParticipantEnrolled:{enrolled.event_id}", participant.phone, text)
-        if sent:
+        outcome = self.sms.send_once(f"ParticipantEnrolled:{enrolled.event_id}", participant.phone, text, delivery)
+        if outcome is SendOutcome.SENT:
             metrics.add_metric(name="WelcomeSmsSent", unit="Count", value=1)
-        return "sent" if sent else "already sent"
+        return str(outcome)
