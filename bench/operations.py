@@ -67,10 +67,11 @@ MINIMUMS = {
         reason="one PutEvents per outbox record (Lambda's reads of the table stream are free)",
     ),
     "reminders.notify": Minimum(
-        calls={"DynamoDB.GetItem": 1, "DynamoDB.PutItem": 1, "SNS.Publish": 1},
+        calls={"DynamoDB.GetItem": 1, "DynamoDB.PutItem": 1, "SNS.Publish": 1, "DynamoDB.UpdateItem": 1},
         rru=1,
-        wru=1,
-        reason="read the participant (phone), claim the send once (conditional put), one SMS",
+        wru=2,
+        reason="read the participant (phone), claim the send (conditional put), one SMS, mark the claim sent "
+        "(a claim still 'sending' is taken over by a redelivery, so no SMS is lost)",
     ),
 }
 
