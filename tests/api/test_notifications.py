@@ -111,3 +111,13 @@ def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Ap
     finally:
         clock.reset()
     assert len(_sms_to(api, phone)) == 1
+
+
+def test_a_claim_written_but_answered_with_a_timeout_does_not_lose_the_sms(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    runtime.delivery.drain()
+    with inject(Fault.LOST_RESPONSE, match=("dynamodb", "PutItem"), functions=("reminders",)) as claim:
+        participant_id = api.enroll(enrollment()).json()["participant_id"]
+        runtime.delivery.drain()
+    assert len(claim.injected) == 1  # the claim item was written; the notifier saw a timeout
+    sms = [m for m in api.get("/_local/sms").json() if participant_id in m["message"]]
+    assert len(sms) == 1
