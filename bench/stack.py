@@ -255,13 +255,10 @@ def _wrap_invoke(stack: Stack) -> None:
 def cold_reset() -> None:
     """What a new execution environment starts without: every cached client, secret, service,
     environment and document. (Imports stay: their cost is the cold start measured separately.)"""
-    from aws_lambda_powertools.utilities.parameters import base as parameters
-
     from perisai import aws
     from perisai.settings import Environment
 
     aws.reset()
-    parameters.clear_caches()
     Environment.forget()
     for name, module in list(sys.modules.items()):
         if not (name.startswith("perisai") or name.startswith("lambda_functions_")) or module is None:

@@ -144,9 +144,9 @@ def _nik_hash(runtime, nik: str) -> str:  # type: ignore[no-untyped-def]
 
 def _clear_secret_cache() -> None:
     """The HMAC secret is cached for 5 minutes; clearing it puts GetSecretValue back in the sequence."""
-    from aws_lambda_powertools.utilities import parameters
+    from perisai.enrollment import nik
 
-    parameters.clear_caches()
+    nik._secrets.cache_clear()
 
 
 def _idempotency_record_id(partner_id: str, idempotency_key: str) -> str:

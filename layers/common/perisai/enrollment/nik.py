@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
+from perisai import aws
 from perisai.errors import DependencyUnavailable
 
 SECRET_MAX_AGE_SECONDS = 300
+
+
+@cache
+def _secrets(client: Any) -> Any:
+    # On our client (shared session, standard retries, short timeouts): Powertools' default
+    # provider would build a second boto3 session on the first request (about 40 ms) and wait
+    # up to 60 s on a stalled connection.
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=client)
 
 
 class KmsNikProtector:
@@ -30,10 +41,8 @@ class KmsNikProtector:
         return self._masking.decrypt(ciphertext, purpose="participant-nik", participant_id=participant_id)
 
     def _hmac_key(self) -> bytes:
-        from aws_lambda_powertools.utilities import parameters
-
         try:
-            secret = parameters.get_secret(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
+            secret = _secrets(aws.client("secretsmanager")).get(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS)
         except Exception as exc:
             raise DependencyUnavailable("NIK index key unavailable") from exc
         return str(secret).encode()
