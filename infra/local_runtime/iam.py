@@ -40,7 +40,11 @@ def actions_of_call(service: str, operation: str, params: dict[str, Any]) -> lis
 
 
 def allows(patterns: tuple[str, ...], action: str) -> bool:
-    return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in patterns)
+    """IAM's verdict on the action names alone: denied if a "!pattern" matches, else allowed if a
+    pattern matches (case-insensitive, * and ? wildcards)."""
+    action = action.lower()
+    matched = [p for p in patterns if fnmatch.fnmatchcase(action, p.removeprefix("!").lower())]
+    return bool(matched) and not any(p.startswith("!") for p in matched)
 
 
 class RoleGuard:

@@ -146,8 +146,8 @@ class StackModel:
 
 
 def role_actions(resources: dict[str, Any], role_logical_id: str) -> tuple[str, ...]:
-    """The action patterns the role's policies allow (its inline policies and AWS::IAM::Policy
-    resources attached to it; managed policies by ARN are not read)."""
+    """The action patterns the role's policies allow, and ("!pattern") deny: its inline policies
+    and the AWS::IAM::Policy resources attached to it (managed policies by ARN are not read)."""
     documents: list[dict[str, Any]] = []
     role = resources[role_logical_id].get("Properties", {})
     documents += [p["PolicyDocument"] for p in role.get("Policies", [])]
@@ -157,9 +157,10 @@ def role_actions(resources: dict[str, Any], role_logical_id: str) -> tuple[str, 
     actions: list[str] = []
     for document in documents:
         for statement in document.get("Statement", []):
-            if statement.get("Effect") == "Allow":
-                action = statement.get("Action", [])
-                actions += [action] if isinstance(action, str) else action
+            action = statement.get("Action", [])
+            patterns = [action] if isinstance(action, str) else action
+            # A Deny wins over any Allow (local_runtime.iam.allows reads the "!" mark).
+            actions += [p if statement.get("Effect") == "Allow" else f"!{p}" for p in patterns]
     return tuple(dict.fromkeys(actions))
 
 
