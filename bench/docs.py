@@ -65,7 +65,8 @@ def _cold_start_notes(r: dict[str, Any]) -> str:
             f"when they are needed (enroll +{enroll['first_request_ms']:,.0f} ms, with the first AWS clients). "
             "Those clients share one AWS session (Perisai's, Powertools idempotency's and the NIK secret's): "
             "each extra boto3 session parses the service models again, about 40 ms here; the Encryption SDK "
-            "still builds its own for KMS (Powertools' data masking offers no way to hand it one).",
+            "still builds its own for KMS (Powertools' KMS key provider creates that session itself; handing it ours "
+            "would mean re-implementing the provider).",
             f"- What would meet it is not code: re-basing the budget on the floor (for instance, "
             f"{full_floor['import_ms']:,.0f} ms measured here plus 0.5x boto3 for each function's own imports, "
             f"{rebased_ms:,.0f} ms, {rebased}), or Lambda SnapStart for Python, which restores the initialised "
