@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from perisai.enrollment.repository import OUTBOX_TTL_SECONDS
-from tests.api.conftest import Api, enrollment
+from tests.api.conftest import Api, enrollment, scan_all
 from tests.helpers.faults import KINDS, Fault, FaultInjector, inject, record
 
 PARTNER_ID = "demo-partner"
@@ -106,24 +106,12 @@ def ledger(runtime) -> EventLedger:  # type: ignore[no-untyped-def]
     return EventLedger(runtime)
 
 
-def _scan(runtime, table: str, **filters: Any) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
-    client = runtime.cloud.client("dynamodb")
-    items, kwargs = [], {"TableName": table, **filters}
-    while True:
-        page = client.scan(**kwargs)
-        items += page["Items"]
-        if "LastEvaluatedKey" not in page:
-            return items
-        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-
 def _enrollment_items(runtime, nik_hash: str, since: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
     """Items of one NIK (participant, NIK item, by any key) and every outbox item written since
     ``since`` (epoch seconds; outbox items expire 7 days after they are written). A filtered scan:
     it sees every item, as a half-written enrollment check must, but ships only these."""
-    return _scan(
+    return scan_all(
         runtime,
-        runtime.outputs()["ParticipantsTableName"],
         FilterExpression="nik_hash = :h OR pk = :nik OR (entity = :outbox AND expires_at >= :since)",
         ExpressionAttributeValues={
             ":h": {"S": nik_hash},
