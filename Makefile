@@ -80,7 +80,7 @@ bench: build
 	$(PY) -m bench
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check layers functions infra tests
+	$(VENV)/bin/ruff check layers functions infra tests bench
 
 clean:
 	rm -rf build cdk.out .perisai
