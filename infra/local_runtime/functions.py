@@ -13,8 +13,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from local_runtime.cloud import LocalCloud
-from local_runtime.iam import RoleGuard
+from local_runtime.cloud import ACCOUNT, REGION, LocalCloud
+from local_runtime.iam import RoleGuard, Statement
 from local_runtime.template import StackModel
 
 # Per-function values that would collide in one process; every other variable must agree.
@@ -57,8 +57,9 @@ class Functions:
         self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
         self.invocations: list[Invocation] = []
-        self.roles = RoleGuard()
+        self.roles = RoleGuard(REGION, ACCOUNT)
         self.roles.install()
+        self._role_statements: dict[str, tuple[Statement, ...]] = {}
         for layer in model.layers:
             path = str(root / layer)
             if path not in sys.path:
@@ -92,13 +93,31 @@ class Functions:
         )
         started = time.perf_counter()
         try:
-            with self.roles.acting_as(self.name_of(logical_id), spec.allowed_actions):
+            with self.roles.acting_as(self.name_of(logical_id), lambda: self.statements(logical_id)):
                 result = handler(event, context)
         except Exception as exc:
             self._record(logical_id, trigger, False, f"{type(exc).__name__}: {exc}", started)
             raise
         self._record(logical_id, trigger, True, None, started)
         return result
+
+    def statements(self, logical_id: str) -> tuple[Statement, ...]:
+        """The function's role statements with their resources resolved to local ARNs."""
+        if logical_id not in self._role_statements:
+            self._role_statements[logical_id] = tuple(
+                Statement(p.allow, p.actions, self._resources(p.resources))
+                for p in self._model.functions[logical_id].permissions
+            )
+        return self._role_statements[logical_id]
+
+    def _resources(self, raw: Any) -> tuple[str, ...]:
+        out = []
+        for value in raw if isinstance(raw, list) else [raw]:
+            try:
+                out.append(str(self._cloud.resolve(value)))
+            except KeyError:  # not provisioned locally (log groups): matches no call
+                out.append(f"unresolved:{value}")
+        return tuple(out)
 
     def _record(self, logical_id: str, trigger: str, ok: bool, error: str | None, started: float) -> None:
         with self._lock:

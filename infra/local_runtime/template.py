@@ -32,6 +32,16 @@ class TableSpec:
 
 
 @dataclass(frozen=True)
+class Permission:
+    """One statement of a role's policies; resources as the template writes them (intrinsics are
+    resolved against local physical ids by the local runtime, once provisioned)."""
+
+    allow: bool
+    actions: tuple[str, ...]
+    resources: Any
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     source: str  # folder relative to the repository root
@@ -40,7 +50,7 @@ class FunctionSpec:
     timeout: int
     memory: int
     dead_letter: str | None  # queue logical id (asynchronous invocations)
-    allowed_actions: tuple[str, ...] = ()  # what the function's role allows (local_runtime.iam)
+    permissions: tuple[Permission, ...] = ()  # its role's statements (local_runtime.iam)
 
 
 @dataclass(frozen=True)
@@ -145,23 +155,27 @@ class StackModel:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
 
 
-def role_actions(resources: dict[str, Any], role_logical_id: str) -> tuple[str, ...]:
-    """The action patterns the role's policies allow, and ("!pattern") deny: its inline policies
-    and the AWS::IAM::Policy resources attached to it (managed policies by ARN are not read)."""
+def role_permissions(resources: dict[str, Any], role_logical_id: str) -> tuple[Permission, ...]:
+    """The statements of the role's inline policies and of the AWS::IAM::Policy resources attached
+    to it (managed policies by ARN are not read)."""
     documents: list[dict[str, Any]] = []
     role = resources[role_logical_id].get("Properties", {})
     documents += [p["PolicyDocument"] for p in role.get("Policies", [])]
     for resource in resources.values():
         if resource["Type"] == "AWS::IAM::Policy" and role_logical_id in refs(resource["Properties"].get("Roles")):
             documents.append(resource["Properties"]["PolicyDocument"])
-    actions: list[str] = []
+    permissions = []
     for document in documents:
         for statement in document.get("Statement", []):
             action = statement.get("Action", [])
-            patterns = [action] if isinstance(action, str) else action
-            # A Deny wins over any Allow (local_runtime.iam.allows reads the "!" mark).
-            actions += [p if statement.get("Effect") == "Allow" else f"!{p}" for p in patterns]
-    return tuple(dict.fromkeys(actions))
+            permissions.append(
+                Permission(
+                    allow=statement.get("Effect") == "Allow",
+                    actions=(action,) if isinstance(action, str) else tuple(action),
+                    resources=statement.get("Resource", "*"),
+                )
+            )
+    return tuple(permissions)
 
 
 def load(template: dict[str, Any]) -> StackModel:
@@ -188,7 +202,7 @@ def load(template: dict[str, Any]) -> StackModel:
             timeout=int(props.get("Timeout", 3)),
             memory=int(props.get("MemorySize", 128)),
             dead_letter=refs(dlq)[0] if dlq else None,
-            allowed_actions=role_actions(resources, refs(props.get("Role"))[0]) if props.get("Role") else (),
+            permissions=role_permissions(resources, refs(props["Role"])[0]) if props.get("Role") else (),
         )
 
     for logical_id, resource in model.of_type("AWS::ApiGateway::Authorizer").items():

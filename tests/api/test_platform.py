@@ -148,17 +148,20 @@ def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:
 def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime) -> None:  # type: ignore[no-untyped-def]
     from botocore.exceptions import ClientError
 
-    spec = next(s for s in runtime.model.functions.values() if s.source == "functions/authorizer")
-    assert "dynamodb:GetItem" in spec.allowed_actions
-    table = runtime.outputs()["PartnersTableName"]
+    authorizer = next(k for k, s in runtime.model.functions.items() if s.source == "functions/authorizer")
+    outputs = runtime.outputs()
     dynamodb = runtime.cloud.client("dynamodb")
+    key = {"pk": {"S": "KEY#nothing"}, "sk": {"S": "KEY"}}
     roles = runtime.functions.roles
     before = len(roles.refused)
-    with roles.acting_as("authorizer.handler", spec.allowed_actions):
-        dynamodb.get_item(TableName=table, Key={"pk": {"S": "KEY#nothing"}, "sk": {"S": "KEY"}})  # allowed: reads keys
-        with pytest.raises(ClientError) as refused:
-            dynamodb.put_item(TableName=table, Item={"pk": {"S": "KEY#forged"}, "sk": {"S": "KEY"}})
-    assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
-    assert roles.refused[before:] == [("authorizer.handler", "dynamodb:PutItem")]
+    with roles.acting_as("authorizer.handler", lambda: runtime.functions.statements(authorizer)):
+        dynamodb.get_item(TableName=outputs["PartnersTableName"], Key=key)  # allowed: it reads keys
+        with pytest.raises(ClientError) as wrong_action:
+            dynamodb.put_item(TableName=outputs["PartnersTableName"], Item={**key, "forged": {"BOOL": True}})
+        with pytest.raises(ClientError) as wrong_table:
+            dynamodb.get_item(TableName=outputs["ParticipantsTableName"], Key=key)
+    assert wrong_action.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert wrong_table.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert [action.split(" on ")[0] for _, action in roles.refused[before:]] == ["dynamodb:PutItem", "dynamodb:GetItem"]
     del roles.refused[before:]  # provoked here on purpose
-    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "KEY#forged"}, "sk": {"S": "KEY"}})
+    assert "Item" not in dynamodb.get_item(TableName=outputs["PartnersTableName"], Key=key)

@@ -1,32 +1,59 @@
-"""The local runtime's reading of IAM: which action a call needs, and whether a role allows it."""
+"""The local runtime's reading of IAM: what a call needs authorized, and whether a role allows it."""
 
 from __future__ import annotations
 
-from local_runtime.iam import actions_of_call, allows
-from local_runtime.template import role_actions
+from local_runtime.iam import Statement, allows, requests_of_call
+from local_runtime.template import Permission, role_permissions
+
+REGION, ACCOUNT = "ap-southeast-3", "123456789012"
+TABLE = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/participants"
 
 
-def test_a_transaction_needs_the_action_of_each_kind_of_item_in_it() -> None:
-    items = [{"Put": {}}, {"ConditionCheck": {}}, {"Put": {}}]
-    assert actions_of_call("dynamodb", "TransactWriteItems", {"TransactItems": items}) == [
-        "dynamodb:ConditionCheckItem",
-        "dynamodb:PutItem",
+def needs(service: str, operation: str, params: dict) -> list[tuple[str, str | None]]:
+    return requests_of_call(service, operation, params, REGION, ACCOUNT)
+
+
+def test_a_transaction_needs_each_kind_of_item_on_its_table() -> None:
+    items = [
+        {"Put": {"TableName": "participants"}},
+        {"ConditionCheck": {"TableName": "participants"}},
+        {"Put": {"TableName": "participants"}},
     ]
-    assert actions_of_call("dynamodb", "TransactGetItems", {}) == ["dynamodb:GetItem"]
-    assert actions_of_call("sns", "Publish", {}) == ["sns:Publish"]
+    assert needs("dynamodb", "TransactWriteItems", {"TransactItems": items}) == [
+        ("dynamodb:PutItem", TABLE),
+        ("dynamodb:ConditionCheckItem", TABLE),
+    ]
 
 
-def test_action_patterns_match_as_iam_does() -> None:
-    patterns = ("kms:GenerateDataKey*", "dynamodb:GetItem")
-    assert allows(patterns, "kms:GenerateDataKeyWithoutPlaintext")
-    assert allows(patterns, "DynamoDB:getitem")  # IAM actions are case-insensitive
-    assert not allows(patterns, "dynamodb:PutItem")
-    assert not allows((), "dynamodb:GetItem")
-    assert not allows(("dynamodb:*", "!dynamodb:DeleteItem"), "dynamodb:DeleteItem")  # a Deny wins
-    assert allows(("dynamodb:*", "!dynamodb:DeleteItem"), "dynamodb:Query")
+def test_calls_name_their_resources() -> None:
+    assert needs("dynamodb", "Query", {"TableName": "participants", "IndexName": "by_partner"}) == [
+        ("dynamodb:Query", f"{TABLE}/index/by_partner")
+    ]
+    key = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234"
+    assert needs("kms", "GenerateDataKey", {"KeyId": key}) == [("kms:GenerateDataKey", key)]
+    assert needs("events", "PutEvents", {"Entries": [{"EventBusName": "DomainEvents"}]}) == [
+        ("events:PutEvents", f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/DomainEvents")
+    ]
+    assert needs("sns", "Publish", {"PhoneNumber": "+6281100001111"}) == [("sns:Publish", None)]
 
 
-def test_role_actions_read_inline_and_attached_policies_with_their_denies() -> None:
+def test_statements_decide_as_iam_does() -> None:
+    role = (
+        Statement(True, ("dynamodb:GetItem", "dynamodb:Query"), (TABLE, f"{TABLE}/index/*")),
+        Statement(True, ("kms:GenerateDataKey*",), ("*",)),
+        Statement(False, ("kms:GenerateDataKeyWithoutPlaintext",), ("*",)),
+    )
+    assert allows(role, "DynamoDB:getitem", TABLE)  # actions are case-insensitive
+    assert allows(role, "dynamodb:Query", f"{TABLE}/index/by_partner")
+    assert not allows(role, "dynamodb:GetItem", TABLE.replace("participants", "partners"))  # another table
+    assert not allows(role, "dynamodb:PutItem", TABLE)
+    assert allows(role, "kms:GenerateDataKey", "arn:aws:kms:x")
+    assert not allows(role, "kms:GenerateDataKeyWithoutPlaintext", "arn:aws:kms:x")  # a Deny wins
+    assert allows(role, "dynamodb:GetItem", None)  # a call naming no resource: by action only
+    assert not allows((), "dynamodb:GetItem", None)
+
+
+def test_role_permissions_read_inline_and_attached_policies() -> None:
     resources = {
         "Role": {
             "Type": "AWS::IAM::Role",
@@ -40,8 +67,8 @@ def test_role_actions_read_inline_and_attached_policies_with_their_denies() -> N
                 "Roles": [{"Ref": "Role"}],
                 "PolicyDocument": {
                     "Statement": [
-                        {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:PutItem"]},
-                        {"Effect": "Deny", "Action": "dynamodb:DeleteItem"},
+                        {"Effect": "Allow", "Action": ["dynamodb:GetItem"], "Resource": {"Fn::GetAtt": ["T", "Arn"]}},
+                        {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
                     ]
                 },
             },
@@ -54,6 +81,8 @@ def test_role_actions_read_inline_and_attached_policies_with_their_denies() -> N
             },
         },
     }
-    actions = role_actions(resources, "Role")
-    assert actions == ("sqs:SendMessage", "dynamodb:GetItem", "dynamodb:PutItem", "!dynamodb:DeleteItem")
-    assert not allows(actions, "kms:Decrypt")  # another role's policy
+    assert role_permissions(resources, "Role") == (
+        Permission(True, ("sqs:SendMessage",), "*"),
+        Permission(True, ("dynamodb:GetItem",), {"Fn::GetAtt": ["T", "Arn"]}),
+        Permission(False, ("dynamodb:DeleteItem",), "*"),
+    )
