@@ -148,23 +148,9 @@ class PartnerApiResolver(APIGatewayRestResolver):
         # Before routing and validation: an oversized body is refused without being parsed.
         body = event.get("body") or ""
         if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-            error = ErrorBody(error="payload_too_large", message=f"request body exceeds {MAX_BODY_BYTES} bytes")
-            return {
-                "statusCode": 413,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "multiValueHeaders": {},
-                "body": error.model_dump_json(),
-                "isBase64Encoded": False,
-            }
+            return _refused(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
         if not _json_or_absent(event):
-            error = ErrorBody(error="unsupported_media_type", message="request body must be application/json")
-            return {
-                "statusCode": 415,
-                "headers": {"Content-Type": content_types.APPLICATION_JSON},
-                "multiValueHeaders": {},
-                "body": error.model_dump_json(),
-                "isBase64Encoded": False,
-            }
+            return _refused(415, "unsupported_media_type", "request body must be application/json")
         return super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
@@ -174,6 +160,17 @@ class PartnerApiResolver(APIGatewayRestResolver):
 
         kwargs.setdefault("security_schemes", {SECURITY_SCHEME: HTTPBearer(bearerFormat="opaque partner key")})
         return super().get_openapi_schema(**kwargs)
+
+
+def _refused(status: int, error: str, message: str) -> dict[str, Any]:
+    """A proxy response refusing the request before the resolver parses it."""
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "multiValueHeaders": {},
+        "body": ErrorBody(error=error, message=message).model_dump_json(),
+        "isBase64Encoded": False,
+    }
 
 
 def _json_or_absent(event: dict[str, Any]) -> bool:
