@@ -248,6 +248,18 @@ class _Tee:
         return getattr(self._pii_inner, name)
 
 
+# One tee per stream for the whole session, and every stream that was ever sys.stdout/stderr at a
+# phase boundary, are kept alive. CPython 3.11's print() holds a *borrowed* reference to
+# sys.stdout while it writes; the local runtime's threads print (Powertools metrics) at any time,
+# so a stream freed when a phase ends would be written to after it is gone (a segfault).
+_TEES = {name: _Tee(None, name) for name in ("stdout", "stderr")}
+_KEPT_STREAMS: dict[int, Any] = {}
+
+
+def _keep_alive(stream: Any) -> None:
+    _KEPT_STREAMS.setdefault(id(stream), stream)
+
+
 _STANDARD_RECORD_ATTRIBUTES = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
@@ -355,8 +367,10 @@ def pytest_configure(config: pytest.Config) -> None:
         _patch_enrollment_sources(api_conftest)
     if config.getoption("capture", "fd") == "no":
         # -s: nothing replaces sys.stdout/stderr, so one tee serves the whole session.
-        sys.stdout = _Tee(sys.stdout, "stdout")  # type: ignore[assignment]
-        sys.stderr = _Tee(sys.stderr, "stderr")  # type: ignore[assignment]
+        for name in ("stdout", "stderr"):
+            _keep_alive(getattr(sys, name))
+            _TEES[name]._pii_inner = getattr(sys, name)
+            setattr(sys, name, _TEES[name])
 
 
 def pytest_plugin_registered(plugin: Any, manager: Any) -> None:
@@ -379,16 +393,19 @@ def _teeing() -> Iterator[None]:
     installed = {}
     for name in ("stdout", "stderr"):
         stream = getattr(sys, name)
+        _keep_alive(stream)
         if not isinstance(stream, _Tee):
-            tee = _Tee(stream, name)
-            setattr(sys, name, tee)
-            installed[name] = tee
+            _TEES[name]._pii_inner = stream
+            setattr(sys, name, _TEES[name])
+            installed[name] = stream
     try:
         yield
     finally:
-        for name, tee in installed.items():
-            if getattr(sys, name) is tee:
-                setattr(sys, name, tee._pii_inner)
+        for name in ("stdout", "stderr"):
+            _keep_alive(getattr(sys, name))  # e.g. capsys's stream, dropped at its teardown
+        for name, inner in installed.items():
+            if getattr(sys, name) is _TEES[name]:
+                setattr(sys, name, inner)
 
 
 # trylast: the innermost wrappers, so pytest's capture (and capsys) are already in place.

@@ -84,6 +84,9 @@ class LocalCloud:
         os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "perisai-local")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
+        # The embedded AWS serves one call at a time (see _Serialized): under concurrent requests a
+        # call waits its turn, which on AWS it never does, so it must not time out and be retried.
+        os.environ.setdefault("PERISAI_AWS_READ_TIMEOUT_SECONDS", "60")
 
     # -- provisioning ---------------------------------------------------------
 

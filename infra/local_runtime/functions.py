@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import threading
@@ -14,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from local_runtime.cloud import ACCOUNT, REGION, LocalCloud
+from local_runtime.environments import EnvironmentPool, Interleaver
 from local_runtime.iam import RoleGuard, Statement
 from local_runtime.template import StackModel
 
@@ -54,8 +54,10 @@ class Functions:
         self._model = model
         self._cloud = cloud
         self._root = root
-        self._modules: dict[str, ModuleType] = {}
         self._lock = threading.Lock()
+        self.environments = EnvironmentPool(root)
+        self.interleaver = Interleaver()
+        self.interleaver.install()
         self.invocations: list[Invocation] = []
         self.roles = RoleGuard(REGION, ACCOUNT)
         self.roles.install()
@@ -87,14 +89,17 @@ class Functions:
     def invoke(self, logical_id: str, event: Any, trigger: str) -> Any:
         spec = self._model.functions[logical_id]
         module_name, function_name = spec.handler.rsplit(".", 1)
-        handler = getattr(self._module(spec.source, module_name), function_name)
         context = LambdaContext(
             function_name=f"local-{logical_id}", memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout
         )
         started = time.perf_counter()
         try:
-            with self.roles.acting_as(self.name_of(logical_id), lambda: self.statements(logical_id)):
-                result = handler(event, context)
+            with (
+                self.interleaver.invocation(),
+                self.environments.environment(spec.source, module_name) as module,
+                self.roles.acting_as(self.name_of(logical_id), lambda: self.statements(logical_id)),
+            ):
+                result = getattr(module, function_name)(event, context)
         except Exception as exc:
             self._record(logical_id, trigger, False, f"{type(exc).__name__}: {exc}", started)
             raise
@@ -128,15 +133,6 @@ class Functions:
             )
 
     def _module(self, source: str, module_name: str) -> ModuleType:
-        key = f"{source}/{module_name}"
-        with self._lock:
-            if key not in self._modules:
-                path = self._root / source / f"{module_name}.py"
-                unique = "lambda_" + source.replace("/", "_") + "_" + module_name
-                spec = importlib.util.spec_from_file_location(unique, path)
-                assert spec and spec.loader
-                module = importlib.util.module_from_spec(spec)
-                sys.modules[unique] = module
-                spec.loader.exec_module(module)
-                self._modules[key] = module
-            return self._modules[key]
+        """A warm environment's handler module (for callers that invoke it directly, one at a time)."""
+        with self.environments.environment(source, module_name) as module:
+            return module

@@ -123,6 +123,7 @@ class LocalRuntime:
             self.delivery.stop()
         if self.functions:
             self.functions.roles.uninstall()
+            self.functions.interleaver.uninstall()
         if self._http:
             self._http.shutdown()
             self._http.server_close()

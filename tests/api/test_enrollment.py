@@ -85,7 +85,8 @@ def test_twenty_concurrent_enrollments_of_one_nik_make_one_participant(api: Api,
     responses = fire_all([lambda key=key: api.enroll(body, key=key) for key in keys])
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201] + [409] * 19, statuses
-    assert all(r.json()["error"] == "already_enrolled" for r in responses if r.status_code == 409)
+    refusals = [r.json() for r in responses if r.status_code == 409]
+    assert {refusal["error"] for refusal in refusals} == {"already_enrolled"}, refusals
     created = {r.json()["participant_id"] for r in responses if r.status_code == 201}
     nik_items = [i for i in _items(runtime) if i["pk"]["S"].startswith("NIK#") and i["participant_id"]["S"] in created]
     assert len(nik_items) == 1
@@ -101,6 +102,18 @@ def test_the_same_request_retried_concurrently_answers_with_one_participant(api:
     assert all(r.status_code in (201, 409) for r in responses)
     assert all(r.json()["error"] == "request_in_progress" for r in responses if r.status_code == 409)
     assert api.enroll(body, key=key).json()["participant_id"] in ids
+
+
+def test_concurrent_requests_each_get_their_own_answer(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    # Lambda serves one invocation per environment; locally they share a process, and Powertools
+    # keeps the current event in a class attribute: each request must still see only its own.
+    bodies = [enrollment(monthly_income=1_000_000 + 100_000 * i) for i in range(12)]
+    responses = fire_all([lambda body=body: api.enroll(body) for body in bodies])
+    assert [r.status_code for r in responses] == [201] * len(bodies), [r.text for r in responses]
+    for body, response in zip(bodies, responses, strict=True):
+        found = api.get("/v1/participants", headers=PARTNER, params={"nik": body["nik"]})
+        assert found.json()["participant_id"] == response.json()["participant_id"]
+    assert runtime.functions.environments.started("functions/enroll", "handler") > 1
 
 
 def test_idempotency_key_replays_and_refuses_a_different_body(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]

@@ -18,7 +18,8 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 _lock = threading.Lock()
 
 # Standard retry mode backs off on throttling; the SDK retries before we surface an error.
-_CONFIG = Config(retries={"max_attempts": 4, "mode": "standard"}, connect_timeout=2, read_timeout=5)
+_RETRIES = {"max_attempts": 4, "mode": "standard"}
+_CONNECT_TIMEOUT_SECONDS = 2
 
 # What an AWS call raises when the service or the network fails (after the SDK's own retries):
 # an error answer (throttling, 5xx, conditional failures: ClientError) or no answer at all
@@ -33,12 +34,24 @@ def _session() -> boto3.session.Session:
 
 
 @cache
+def config() -> Config:
+    from perisai.settings import AwsCallEnv
+
+    return Config(
+        retries=_RETRIES,
+        connect_timeout=_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=AwsCallEnv.load().read_timeout_seconds,
+    )
+
+
+@cache
 def client(service: str) -> Any:
     with _lock:  # boto3 sessions are not thread-safe while creating clients
-        return _session().client(service, config=_CONFIG)
+        return _session().client(service, config=config())
 
 
 def reset() -> None:
     """Forget cached clients (tests that move AWS_ENDPOINT_URL call this)."""
     client.cache_clear()
+    config.cache_clear()
     _session.cache_clear()

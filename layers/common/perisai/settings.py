@@ -27,6 +27,13 @@ class Environment(BaseModel):
         Environment._loaded.clear()
 
 
+class AwsCallEnv(Environment):
+    # A DynamoDB call answers in milliseconds; 5 s without an answer means a lost one, and the
+    # SDK's retry is quicker than waiting. The local runtime raises it: its embedded AWS serves
+    # one call at a time, so a call may wait its turn behind the other handlers' calls.
+    read_timeout_seconds: float = Field(alias="PERISAI_AWS_READ_TIMEOUT_SECONDS", default=5, gt=0, le=60)
+
+
 class AuthorizerEnv(Environment):
     partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
 

@@ -1,0 +1,155 @@
+"""Lambda's execution model inside one process.
+
+On Lambda an execution environment serves one invocation at a time, so handlers and the libraries
+they use keep per-invocation state in globals: Powertools' resolvers keep the current event on
+their base class (shared by every resolver in the process), each resolver keeps its context (the
+partner the authorizer named) on itself. Locally all functions share one process and concurrent
+requests run on concurrent threads, which would hand one request's headers and body to another.
+
+Two things restore Lambda's model while still letting concurrent invocations meet where they meet
+on AWS (DynamoDB conditions and transactions, the idempotency records):
+
+- ``EnvironmentPool``: each function has environments, each a fresh copy of its handler module;
+  an invocation takes an idle one (warm) or starts a new one (a cold start).
+- ``Interleaver``: handler code runs one invocation at a time, and an invocation gives its turn
+  away while its AWS request is in flight, its process-wide state saved and put back after. So
+  invocations interleave at every AWS call, the only points where they can observe each other.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import botocore.endpoint
+
+_MISSING = object()
+
+
+def _powertools_router_state() -> list[tuple[Any, str]]:
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+
+    return [(BaseRouter, "current_event"), (BaseRouter, "lambda_context")]
+
+
+class Interleaver:
+    """One invocation's handler code runs at a time; the turn passes on at each AWS request."""
+
+    def __init__(self, state: Callable[[], list[tuple[Any, str]]] = _powertools_router_state) -> None:
+        self._turn = threading.Lock()
+        self._local = threading.local()
+        self._state = state
+        self._holders: list[tuple[Any, str]] | None = None
+        self._original: Any = None
+
+    @contextmanager
+    def invocation(self) -> Iterator[None]:
+        """The block runs on this thread's turn (nested invocations on the same thread share it)."""
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._turn.acquire()
+        self._local.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.depth = depth
+            if depth == 0:
+                self._turn.release()
+
+    @contextmanager
+    def waiting_on_aws(self) -> Iterator[None]:
+        """Give the turn away for the block if this thread holds it, and take it back with the
+        process-wide state the invocation had."""
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            yield
+            return
+        if self._holders is None:
+            self._holders = self._state()
+        saved = [(owner, name, vars(owner).get(name, _MISSING)) for owner, name in self._holders]
+        self._local.depth = 0
+        self._turn.release()
+        try:
+            yield
+        finally:
+            self._turn.acquire()
+            self._local.depth = depth
+            for owner, name, value in saved:
+                if value is _MISSING:
+                    if name in vars(owner):
+                        delattr(owner, name)
+                else:
+                    setattr(owner, name, value)
+
+    def install(self) -> None:
+        """Every botocore request (any client: ours, Powertools', the Encryption SDK's) waits
+        for its answer off the turn."""
+        if self._original is not None:
+            return
+        self._original = original = botocore.endpoint.Endpoint.make_request
+        interleaver = self
+
+        def make_request(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
+            with interleaver.waiting_on_aws():
+                return original(endpoint, operation_model, request_dict)
+
+        self._wrapper = make_request
+        botocore.endpoint.Endpoint.make_request = make_request  # type: ignore[method-assign]
+
+    def uninstall(self) -> None:
+        if self._original is None:
+            return
+        if botocore.endpoint.Endpoint.make_request is self._wrapper:
+            botocore.endpoint.Endpoint.make_request = self._original  # type: ignore[method-assign]
+        self._original = None
+
+
+class EnvironmentPool:
+    """Execution environments of the functions: copies of their handler modules."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._idle: dict[str, list[ModuleType]] = {}
+        self._started: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._load_lock = threading.Lock()
+
+    @contextmanager
+    def environment(self, source: str, module_name: str) -> Iterator[ModuleType]:
+        """An environment for one invocation: an idle one if there is one, else a new one."""
+        key = f"{source}/{module_name}"
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            module = idle.pop() if idle else None
+        if module is None:
+            module = self._start(source, module_name)
+        try:
+            yield module
+        finally:
+            with self._lock:
+                self._idle[key].append(module)
+
+    def started(self, source: str, module_name: str) -> int:
+        """How many environments the function has started (its cold starts)."""
+        with self._lock:
+            return self._started.get(f"{source}/{module_name}", 0)
+
+    def _start(self, source: str, module_name: str) -> ModuleType:
+        key = f"{source}/{module_name}"
+        with self._load_lock:
+            with self._lock:
+                number = self._started[key] = self._started.get(key, 0) + 1
+            suffix = "" if number == 1 else f"_{number}"
+            unique = "lambda_" + source.replace("/", "_") + "_" + module_name + suffix
+            spec = importlib.util.spec_from_file_location(unique, self._root / source / f"{module_name}.py")
+            assert spec and spec.loader
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[unique] = module
+            spec.loader.exec_module(module)
+            return module
