@@ -29,6 +29,8 @@ from typing import Any
 
 import botocore.endpoint
 
+from local_runtime.patching import MethodPatch
+
 _MISSING = object()
 
 
@@ -46,7 +48,7 @@ class Interleaver:
         self._local = threading.local()
         self._state = state
         self._holders: list[tuple[Any, str]] | None = None
-        self._original: Any = None
+        self._patch = MethodPatch(botocore.endpoint.Endpoint, "make_request", self._waiting)
 
     @contextmanager
     def invocation(self) -> Iterator[None]:
@@ -87,27 +89,20 @@ class Interleaver:
                 else:
                     setattr(owner, name, value)
 
+    def _waiting(self, original: Any) -> Any:
+        def make_request(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
+            with self.waiting_on_aws():
+                return original(endpoint, operation_model, request_dict)
+
+        return make_request
+
     def install(self) -> None:
         """Every botocore request (any client: ours, Powertools', the Encryption SDK's) waits
         for its answer off the turn."""
-        if self._original is not None:
-            return
-        self._original = original = botocore.endpoint.Endpoint.make_request
-        interleaver = self
-
-        def make_request(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:
-            with interleaver.waiting_on_aws():
-                return original(endpoint, operation_model, request_dict)
-
-        self._wrapper = make_request
-        botocore.endpoint.Endpoint.make_request = make_request  # type: ignore[method-assign]
+        self._patch.install()
 
     def uninstall(self) -> None:
-        if self._original is None:
-            return
-        if botocore.endpoint.Endpoint.make_request is self._wrapper:
-            botocore.endpoint.Endpoint.make_request = self._original  # type: ignore[method-assign]
-        self._original = None
+        self._patch.uninstall()
 
 
 class EnvironmentPool:

@@ -24,6 +24,8 @@ from typing import Any
 import botocore.client
 from botocore.exceptions import ClientError
 
+from local_runtime.patching import MethodPatch
+
 # IAM authorizes each action inside a transaction, not the transaction itself.
 _TRANSACT_WRITE_ACTIONS = {
     "Put": "PutItem",
@@ -110,8 +112,7 @@ class RoleGuard:
         self._region = region
         self._account = account
         self._state = threading.local()
-        self._original: Any = None
-        self._wrapper: Any = None
+        self._patch = MethodPatch(botocore.client.BaseClient, "_make_api_call", self._checking)
         self._decisions: dict[tuple[int, str, str | None], bool] = {}
         self.refused: list[tuple[str, str]] = []  # (function, action on resource), for the log
 
@@ -137,7 +138,7 @@ class RoleGuard:
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
         stack = getattr(self._state, "stack", None)
-        if not stack or self._original is None:
+        if not stack or not self._patch.installed:
             return
         function, statements = stack[-1]
         role = statements()
@@ -157,24 +158,15 @@ class RoleGuard:
                     operation,
                 )
 
-    def install(self) -> None:
-        if self._original is not None:
-            return
-        self._original = original = botocore.client.BaseClient._make_api_call
-        guard = self
-
+    def _checking(self, original: Any) -> Any:
         def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
-            guard.check(client.meta.service_model.service_name, operation_name, api_params)
+            self.check(client.meta.service_model.service_name, operation_name, api_params)
             return original(client, operation_name, api_params)
 
-        self._wrapper = _make_api_call
-        botocore.client.BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        return _make_api_call
+
+    def install(self) -> None:
+        self._patch.install()
 
     def uninstall(self) -> None:
-        if self._original is None:
-            return
-        # Another wrapper installed on top (tests, the bench) keeps calling ours: then it only
-        # stops checking.
-        if botocore.client.BaseClient._make_api_call is self._wrapper:
-            botocore.client.BaseClient._make_api_call = self._original  # type: ignore[method-assign]
-        self._original = None
+        self._patch.uninstall()
