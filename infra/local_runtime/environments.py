@@ -23,9 +23,10 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import botocore.endpoint
 
@@ -34,20 +35,67 @@ from local_runtime.patching import MethodPatch
 _MISSING = object()
 
 
-def _powertools_router_state() -> list[tuple[Any, str]]:
-    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+@dataclass(frozen=True)
+class Shared:
+    """Process-wide state an invocation keeps while another one runs.
 
-    return [(BaseRouter, "current_event"), (BaseRouter, "lambda_context")]
+    ``value``: the attribute is saved and put back. ``copy``: a copy of the dict is saved and put
+    back (for a dict others replace or update). ``drain``: the dict's contents are saved and the
+    dict emptied while others run, then refilled (for buffers flushed at the end of each
+    invocation, which others must neither flush nor see)."""
+
+    owner: Any
+    name: str
+    mode: Literal["value", "copy", "drain"] = "value"
+
+    def save(self) -> Any:
+        value = vars(self.owner).get(self.name, _MISSING)
+        if value is _MISSING or self.mode == "value":
+            return value
+        saved = dict(value)
+        if self.mode == "drain":
+            value.clear()
+        return saved
+
+    def restore(self, saved: Any) -> None:
+        if saved is _MISSING:
+            if self.name in vars(self.owner):
+                delattr(self.owner, self.name)
+        elif self.mode == "drain":
+            buffer = getattr(self.owner, self.name)
+            buffer.clear()
+            buffer.update(saved)
+        else:
+            setattr(self.owner, self.name, saved)
+
+
+def powertools_state() -> list[Shared]:
+    """What Powertools keeps per process that is per invocation on Lambda."""
+    from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+    from aws_lambda_powertools.metrics import Metrics
+
+    from perisai import idempotency
+    from perisai.observability import logger
+
+    return [
+        Shared(BaseRouter, "current_event"),  # every resolver's current event (a class attribute)
+        Shared(BaseRouter, "lambda_context"),
+        Shared(Metrics, "_metrics", "drain"),  # one buffer for every Metrics instance
+        Shared(Metrics, "_metadata", "drain"),
+        Shared(Metrics, "_dimensions", "drain"),
+        Shared(logger.registered_formatter, "log_format", "copy"),  # append_keys / clear_state
+        Shared(idempotency.config(), "lambda_context"),  # the in-progress record's expiry
+    ]
 
 
 class Interleaver:
     """One invocation's handler code runs at a time; the turn passes on at each AWS request."""
 
-    def __init__(self, state: Callable[[], list[tuple[Any, str]]] = _powertools_router_state) -> None:
+    def __init__(self, state: Callable[[], list[Shared]] = powertools_state) -> None:
         self._turn = threading.Lock()
         self._local = threading.local()
         self._state = state
-        self._holders: list[tuple[Any, str]] | None = None
+        self._shared: list[Shared] | None = None
         self._patch = MethodPatch(botocore.endpoint.Endpoint, "make_request", self._waiting)
 
     @contextmanager
@@ -72,9 +120,9 @@ class Interleaver:
         if depth == 0:
             yield
             return
-        if self._holders is None:
-            self._holders = self._state()
-        saved = [(owner, name, vars(owner).get(name, _MISSING)) for owner, name in self._holders]
+        if self._shared is None:
+            self._shared = self._state()
+        saved = [(shared, shared.save()) for shared in self._shared]
         self._local.depth = 0
         self._turn.release()
         try:
@@ -82,12 +130,8 @@ class Interleaver:
         finally:
             self._turn.acquire()
             self._local.depth = depth
-            for owner, name, value in saved:
-                if value is _MISSING:
-                    if name in vars(owner):
-                        delattr(owner, name)
-                else:
-                    setattr(owner, name, value)
+            for shared, value in saved:
+                shared.restore(value)
 
     def _waiting(self, original: Any) -> Any:
         def make_request(endpoint: Any, operation_model: Any, request_dict: Any) -> Any:

@@ -144,7 +144,7 @@ def _idempotency_record_id(partner_id: str, idempotency_key: str) -> str:
     from perisai import idempotency
 
     layer = DynamoDBPersistenceLayer(table_name="unused", boto3_client=object())
-    layer.configure(idempotency._config(), key_prefix="enroll")
+    layer.configure(idempotency.config(), key_prefix="enroll")
     key = layer._get_hashed_idempotency_key(
         {"partner_id": partner_id, "operation": "enroll", "idempotency_key": idempotency_key}
     )

@@ -4,42 +4,84 @@ gets its own process-wide state back (as if it ran alone in its environment, as 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
-from local_runtime.environments import EnvironmentPool, Interleaver
+from local_runtime.environments import EnvironmentPool, Interleaver, Shared
 
 
 class Router:
     current_event: str  # like Powertools' BaseRouter: state on the class, shared by the process
 
 
-def test_an_invocation_gets_its_state_back_after_another_ran_during_its_aws_call() -> None:
-    interleaver = Interleaver(state=lambda: [(Router, "current_event")])
-    second_done = threading.Event()
-    seen: dict[str, str] = {}
+class MetricsBuffer:
+    metrics: dict[str, list[int]] = {}  # like Powertools' Metrics: one buffer, flushed per invocation
 
-    def first() -> None:
+
+def _second_runs_while_first_waits_on_aws(
+    interleaver: Interleaver, first: Callable[[], None], after_aws: Callable[[], None], second: Callable[[], None]
+) -> None:
+    """first() runs, then makes an AWS request during which second() runs whole; then after_aws()."""
+    waiting, second_done = threading.Event(), threading.Event()
+
+    def first_invocation() -> None:
         with interleaver.invocation():
-            Router.current_event = "first request"
+            first()
             with interleaver.waiting_on_aws():
-                assert second_done.wait(10)  # the other invocation runs meanwhile
-            seen["first"] = Router.current_event
+                waiting.set()
+                assert second_done.wait(10)
+            after_aws()
 
-    def second() -> None:
+    def second_invocation() -> None:
         with interleaver.invocation():
-            Router.current_event = "second request"
-            seen["second"] = Router.current_event
+            second()
         second_done.set()
 
-    a = threading.Thread(target=first)
+    a = threading.Thread(target=first_invocation)
     a.start()
-    while not hasattr(Router, "current_event"):  # first holds its AWS call open
-        pass
-    b = threading.Thread(target=second)
+    assert waiting.wait(10)
+    b = threading.Thread(target=second_invocation)
     b.start()
     a.join(10)
     b.join(10)
+    assert second_done.is_set() and not a.is_alive()
+
+
+def test_an_invocation_gets_its_state_back_after_another_ran_during_its_aws_call() -> None:
+    seen: dict[str, str] = {}
+
+    def first() -> None:
+        Router.current_event = "first request"
+
+    def second() -> None:
+        Router.current_event = "second request"
+        seen["second"] = Router.current_event
+
+    def first_after_aws() -> None:
+        seen["first"] = Router.current_event
+
+    interleaver = Interleaver(state=lambda: [Shared(Router, "current_event")])
+    _second_runs_while_first_waits_on_aws(interleaver, first, first_after_aws, second)
     assert seen == {"first": "first request", "second": "second request"}
+
+
+def test_an_invocation_neither_sees_nor_flushes_the_metrics_of_one_waiting_on_aws() -> None:
+    flushed: dict[str, dict[str, list[int]]] = {}
+
+    def flush(name: str) -> None:
+        flushed[name] = dict(MetricsBuffer.metrics)
+        MetricsBuffer.metrics.clear()
+
+    def first() -> None:
+        MetricsBuffer.metrics["WelcomeSmsSent"] = [1]
+
+    def second() -> None:
+        MetricsBuffer.metrics.setdefault("ParticipantEnrolled", []).append(1)
+        flush("second")
+
+    interleaver = Interleaver(state=lambda: [Shared(MetricsBuffer, "metrics", "drain")])
+    _second_runs_while_first_waits_on_aws(interleaver, first, lambda: flush("first"), second)
+    assert flushed == {"first": {"WelcomeSmsSent": [1]}, "second": {"ParticipantEnrolled": [1]}}
 
 
 def test_handler_code_of_two_invocations_never_runs_at_once() -> None:
@@ -78,3 +120,19 @@ def test_a_busy_environment_is_not_shared_and_an_idle_one_is_reused(tmp_path: Pa
     with pool.environment("functions/greet", "handler") as again:
         assert again in (one, two)
     assert pool.started("functions/greet", "handler") == 2
+
+
+def test_the_powertools_state_kept_per_invocation_exists_in_the_installed_powertools() -> None:
+    # A Powertools upgrade that renames these would silently share them between invocations again.
+    from local_runtime.environments import powertools_state
+
+    state = powertools_state()
+    assert {(getattr(s.owner, "__name__", type(s.owner).__name__), s.name) for s in state} >= {
+        ("BaseRouter", "current_event"),
+        ("Metrics", "_metrics"),
+    }
+    for shared in state:
+        if shared.mode == "value":  # set per invocation; declared on a class before the first one
+            assert hasattr(shared.owner, shared.name) or shared.name in shared.owner.__annotations__, shared
+        else:
+            assert isinstance(getattr(shared.owner, shared.name), dict), shared

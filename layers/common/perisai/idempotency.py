@@ -24,7 +24,7 @@ _REFUSED = "__refused__"
 
 
 @cache
-def _config() -> Any:
+def config() -> Any:
     from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 
     return IdempotencyConfig(
@@ -37,7 +37,7 @@ def _config() -> Any:
 
 def register_lambda_context(context: Any) -> None:
     # Lets an in-progress record expire with the invocation if the function times out.
-    _config().register_lambda_context(context)
+    config().register_lambda_context(context)
 
 
 @cache
@@ -58,7 +58,7 @@ def once(
             return {_REFUSED: type(exc).__name__}
 
     wrapped = idempotent_function(
-        attempt, data_keyword_argument="request", persistence_store=persistence, config=_config(), key_prefix=operation
+        attempt, data_keyword_argument="request", persistence_store=persistence, config=config(), key_prefix=operation
     )
 
     def call(*, partner_id: str, idempotency_key: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
