@@ -157,7 +157,6 @@ class EnvironmentPool:
         self._idle: dict[str, list[ModuleType]] = {}
         self._started: dict[str, int] = {}
         self._lock = threading.Lock()
-        self._load_lock = threading.Lock()
 
     @contextmanager
     def environment(self, source: str, module_name: str) -> Iterator[ModuleType]:
@@ -180,15 +179,16 @@ class EnvironmentPool:
             return self._started.get(f"{source}/{module_name}", 0)
 
     def _start(self, source: str, module_name: str) -> ModuleType:
+        # No lock is held while the module runs: its imports take Python's import locks, and an
+        # invocation's turn may pass on meanwhile (handler modules make no AWS call at import).
         key = f"{source}/{module_name}"
-        with self._load_lock:
-            with self._lock:
-                number = self._started[key] = self._started.get(key, 0) + 1
-            suffix = "" if number == 1 else f"_{number}"
-            unique = "lambda_" + source.replace("/", "_") + "_" + module_name + suffix
-            spec = importlib.util.spec_from_file_location(unique, self._root / source / f"{module_name}.py")
-            assert spec and spec.loader
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[unique] = module
-            spec.loader.exec_module(module)
-            return module
+        with self._lock:
+            number = self._started[key] = self._started.get(key, 0) + 1
+        suffix = "" if number == 1 else f"_{number}"
+        unique = "lambda_" + source.replace("/", "_") + "_" + module_name + suffix
+        spec = importlib.util.spec_from_file_location(unique, self._root / source / f"{module_name}.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[unique] = module
+        spec.loader.exec_module(module)
+        return module
