@@ -30,8 +30,8 @@ class MethodPatch:
     def uninstall(self) -> None:
         if self._original is None:
             return
-        # Another wrapper installed on top (tests, the bench) keeps calling ours: leave it there;
-        # the owner's ``installed`` turning False is what switches ours off.
+        # Another wrapper installed on top (tests, the bench) keeps calling ours: leave it there.
+        # Ours stays in that chain, so whoever made this patch reads ``installed`` to stop acting.
         if getattr(self._owner, self._name) is self._wrapper:
             setattr(self._owner, self._name, self._original)
         self._original = None
