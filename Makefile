@@ -4,24 +4,38 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
+UV := $(VENV)/bin/uv
+# uv installs everything from uv.lock; it comes from PyPI into the venv, pinned here.
+UV_VERSION := 0.13.9
 PORT ?= 3000
 LAMBDA_PYTHON := 3.14
-LAMBDA_PLATFORM := manylinux2014_aarch64
+LAMBDA_PLATFORM := aarch64-manylinux2014
+# The Lambda runtime provides boto3, botocore and their own dependencies; the layer ships the rest.
+LAMBDA_PROVIDED := boto3 botocore s3transfer urllib3 python-dateutil six
 # Node 20 still runs the CDK; say so once in the README instead of on every synth.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 18,20
 export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export PYTHONDONTWRITEBYTECODE := 1
 export PYTHONPATH := $(CURDIR)/layers/common:$(CURDIR)/infra
+# uv syncs this venv (not one of its own) and never downloads a Python.
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: dev test build layer openapi synth deploy bench partner lint clean
+.PHONY: dev test build layer openapi synth deploy bench partner lint lock clean
 
-# uv resolves and installs the dev environment in seconds (pip takes ~45 s); pip is the fallback.
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --quiet --disable-pip-version-check uv || true
-	if [ -x $(VENV)/bin/uv ]; then $(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[dev]'; \
-	else $(PIP) install --quiet -e '.[dev]'; fi
+# The dev environment is exactly uv.lock (runtime + the dev extra); --locked also fails when
+# pyproject.toml changed without `make lock`. Packages not in the lock are removed (pip and uv stay).
+$(VENV)/.installed: pyproject.toml uv.lock
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) sync --quiet --locked --extra dev
 	touch $@
+
+## lock: re-resolve uv.lock to the newest versions pyproject.toml allows (then commit it)
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	$(UV) lock --upgrade
 
 ## build: the Lambda layer (no Docker) and the OpenAPI document it carries
 build: $(VENV)/.installed openapi layer
@@ -29,19 +43,23 @@ build: $(VENV)/.installed openapi layer
 openapi: $(VENV)/.installed
 	$(PY) -m perisai_infra.openapi_doc
 
-# Lambda's runtime provides boto3/botocore and their own dependencies (s3transfer, urllib3,
-# python-dateutil, six); pip would pull them in through dependencies.
+# The layer is the locked runtime dependencies (uv.lock, not the dev extra) less what the Lambda
+# runtime provides, installed for Lambda's platform and Python from wheels only, each checked
+# against the lock's hash; --no-deps: the export is already the whole closure.
 # Layer size budget (docs/BENCHMARKS.md, under 25 MB unzipped): nothing pruned after that is imported
 # at run time: package metadata and type stubs, the Swagger UI bundle (the API serves no Swagger UI),
 # python-stdnum's other countries and data files (Perisai uses stdnum.id only), and the symbol tables
 # of native libraries (--strip-unneeded keeps every dynamic symbol; skipped without llvm-strip).
 layer: $(VENV)/.installed openapi
 	rm -rf build/layer && mkdir -p build/layer/python
-	$(PIP) install --quiet --target build/layer/python --platform $(LAMBDA_PLATFORM) \
-		--python-version $(LAMBDA_PYTHON) --implementation cp --only-binary=:all: \
-		-r layers/common/requirements.txt
-	rm -rf build/layer/python/{boto3,botocore,s3transfer,urllib3,dateutil,six}* build/layer/python/bin
-	rm -rf build/layer/python/*.dist-info build/layer/python/*-stubs
+	$(UV) export --quiet --frozen --no-dev --no-emit-project --no-header --no-annotate \
+		$(addprefix --no-emit-package ,$(LAMBDA_PROVIDED)) -o build/layer-requirements.txt
+	$(UV) pip install --quiet --target build/layer/python --python-platform $(LAMBDA_PLATFORM) \
+		--python-version $(LAMBDA_PYTHON) --only-binary :all: --no-deps --require-hashes \
+		-r build/layer-requirements.txt
+	for p in boto3 botocore s3transfer aws_xray_sdk; do \
+		if [ -e build/layer/python/$$p ]; then echo "layer: $$p must not be in the layer" >&2; exit 1; fi; done
+	rm -rf build/layer/python/bin build/layer/python/*.dist-info build/layer/python/*-stubs
 	find build/layer/python -name '*.pyi' -delete
 	rm -f build/layer/python/aws_lambda_powertools/event_handler/openapi/swagger_ui/*.{js,css}
 	find build/layer/python/stdnum -mindepth 1 -maxdepth 1 -type d ! -name id -exec rm -rf {} +
