@@ -97,8 +97,15 @@ partner: $(VENV)/.installed
 bench: build
 	$(PY) -m bench
 
+## lint: ruff (rules in pyproject.toml), mypy --strict on the layer and the handlers, and no
+## `# type: ignore` without an error code (ruff PGH003, mypy) and a reason after it. Runs every check, fails on any finding.
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check layers functions infra tests bench
+	status=0; \
+	$(VENV)/bin/ruff check layers functions infra tests bench || status=1; \
+	$(VENV)/bin/mypy layers/common/perisai functions || status=1; \
+	if grep -rnE --include='*.py' '#[[:space:]]*type:[[:space:]]*ignore(\[[^]]*\])?[[:space:]]*$$' layers functions infra tests bench; then \
+		echo 'lint: a `# type: ignore[code]` needs its reason after it, e.g. `# type: ignore[attr-defined]  # <why>`' >&2; status=1; fi; \
+	exit $$status
 
 clean:
-	rm -rf build cdk.out .perisai
+	rm -rf build cdk.out .perisai .mypy_cache .ruff_cache
