@@ -13,7 +13,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from perisai.observability import logger, metrics, tracer
+from perisai import aws, snapstart
+from perisai.observability import logger, metrics
 from perisai.outbox import EventPublisher, from_stream_image
 from perisai.settings import OutboxRelayEnv
 
@@ -29,13 +30,31 @@ def publisher() -> EventPublisher:
 def relay(record: DynamoDBRecord) -> None:
     raw_image = record.raw_event["dynamodb"]["NewImage"]
     event = from_stream_image(raw_image)
+    logger.set_correlation_id(event.event_id)  # the event id follows the change into every consumer's logs
     publisher().publish(event)
     metrics.add_metric(name="DomainEventPublished", unit="Count", value=1)
     logger.info("domain event published", extra={"detail_type": event.detail_type, "event_id": event.event_id})
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return process_partial_response(event=event, record_handler=relay, processor=processor, context=context)
+
+
+@snapstart.register_before_snapshot
+def prime() -> None:
+    """Build the publisher and its client, and read an outbox image, before the snapshot."""
+    publisher()
+    aws.client("events")
+    from_stream_image(
+        {
+            "pk": {"S": "OUTBOX#priming"},
+            "sk": {"S": "EVENT"},
+            "detail_type": {"S": "Priming"},
+            "detail": {"S": "{}"},
+        }
+    )
+
+
+snapstart.register_after_restore(snapstart.renew_after_restore)

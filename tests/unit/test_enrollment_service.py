@@ -2,47 +2,69 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
 
-from perisai.api import Partner
-from perisai.domain.dues import RateBook
+from perisai.domain.rates import RateBook
 from perisai.domain.errors import DomainValidationError
-from perisai.enrollment.models import EnrollmentRequest, Participant, ParticipantEnrolled
+from perisai.domain.partners import Partner
+from perisai.enrollment.models import EnrollmentRequest, ParticipantEnrolled
 from perisai.enrollment.service import EnrollmentService
-from perisai.errors import AlreadyEnrolled, NotFound
+from perisai.errors import AlreadyEnrolled, NotFound, VersionConflict
+from perisai.participants.models import Participant
+from perisai.participants.repository import DomainEvent, index_keys
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-AGENTS = Partner("agen-jabar", "agent_network", frozenset({"enroll", "pay"}))
-INDOMARET = Partner("indomaret", "retailer", frozenset({"enroll", "pay"}))
-BACKOFFICE = Partner("bo", "back_office", frozenset({"backoffice"}))
+AGENTS = Partner("agen-jabar", "agent_network", frozenset({"enroll", "pay"}), "key-agen")
+INDOMARET = Partner("indomaret", "retailer", frozenset({"enroll", "pay"}), "key-indomaret")
+BACKOFFICE = Partner("bo", "back_office", frozenset({"backoffice"}), "key-bo")
+PEMDA = Partner("pemda-bdg", "local_government", frozenset({"enroll", "pay"}), "key-pemda")
 
 
 class MemoryStore:
+    """The participant store's contract in memory: conditional create, version-checked replace."""
+
     def __init__(self) -> None:
         self.participants: dict[str, Participant] = {}
         self.niks: dict[str, str] = {}
         self.events: list[ParticipantEnrolled] = []
+        self.lose_next_race = False
 
-    def create(self, participant: Participant, event: ParticipantEnrolled) -> None:
+    def create(self, participant: Participant, events: Sequence[DomainEvent] = ()) -> None:
         if participant.nik_hash in self.niks:
             raise AlreadyEnrolled()
         self.niks[participant.nik_hash] = participant.participant_id
-        self.participants[participant.participant_id] = participant
-        self.events.append(event)
+        self.participants[participant.participant_id] = participant.model_copy(update={"version": 1})
+        self.events += [e.detail for e in events]  # type: ignore[misc]
 
-    def reactivate(self, participant: Participant, event: ParticipantEnrolled) -> None:
-        if self.participants[participant.participant_id].status != "lapsed":
-            raise AlreadyEnrolled()
-        self.participants[participant.participant_id] = participant
-        self.events.append(event)
+    def replace(self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()) -> Participant:
+        current = self.participants[participant.participant_id]
+        if self.lose_next_race:  # another writer commits between our read and our write
+            self.lose_next_race = False
+            self.participants[participant.participant_id] = current.model_copy(update={"version": current.version + 1})
+            raise VersionConflict(participant.participant_id)
+        if current.version != read_version:
+            raise VersionConflict(participant.participant_id)
+        stored = participant.model_copy(update={"version": read_version + 1})
+        self.participants[participant.participant_id] = stored
+        self.events += [e.detail for e in events]  # type: ignore[misc]
+        return stored
 
     def get(self, participant_id: str) -> Participant | None:
         return self.participants.get(participant_id)
 
     def find_id_by_nik_hash(self, nik_hash: str) -> str | None:
         return self.niks.get(nik_hash)
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.records: list[tuple[str, str, str, str]] = []
+
+    def record(self, partner: Partner, action: str, nik_hash: str, at: datetime) -> None:
+        self.records.append((partner.partner_id, partner.key_id, action, nik_hash))
 
 
 class ReversibleNik:
@@ -59,8 +81,13 @@ def store() -> MemoryStore:
 
 
 @pytest.fixture
-def service(store: MemoryStore) -> EnrollmentService:
-    return EnrollmentService(store=store, nik=ReversibleNik(), rate_book=RateBook.load())
+def audit() -> MemoryAudit:
+    return MemoryAudit()
+
+
+@pytest.fixture
+def service(store: MemoryStore, audit: MemoryAudit) -> EnrollmentService:
+    return EnrollmentService(store=store, nik=ReversibleNik(), rate_book=RateBook.load(), audit=audit)
 
 
 def request(**overrides: object) -> EnrollmentRequest:
@@ -140,11 +167,23 @@ def test_view_hides_other_partners_participants(service: EnrollmentService) -> N
         service.view(participant_id, INDOMARET)
 
 
-def test_lookup_by_nik(service: EnrollmentService) -> None:
+def test_lookup_by_nik_is_audited_with_the_keyed_hash_only(service: EnrollmentService, audit: MemoryAudit) -> None:
     participant_id = service.enroll(request(), AGENTS, NOW).participant_id
-    assert service.lookup_by_nik("3171015708900001").participant_id == participant_id
+    assert service.lookup_by_nik("3171015708900001", INDOMARET, NOW).participant_id == participant_id
     with pytest.raises(NotFound):
-        service.lookup_by_nik("3171015708900002")
+        service.lookup_by_nik("3171015708900002", INDOMARET, NOW)
+    assert audit.records == [
+        ("indomaret", "key-indomaret", "lookup", "h:1000098075101713"),
+        ("indomaret", "key-indomaret", "lookup", "h:2000098075101713"),
+    ]
+
+
+def test_an_already_enrolled_answer_is_audited(service: EnrollmentService, audit: MemoryAudit) -> None:
+    service.enroll(request(), AGENTS, NOW)
+    assert audit.records == []
+    with pytest.raises(AlreadyEnrolled):
+        service.enroll(request(), INDOMARET, NOW)
+    assert audit.records == [("indomaret", "key-indomaret", "already_enrolled", "h:1000098075101713")]
 
 
 def test_a_retry_of_a_committed_request_gets_the_same_answer(service: EnrollmentService, store: MemoryStore) -> None:
@@ -155,3 +194,80 @@ def test_a_retry_of_a_committed_request_gets_the_same_answer(service: Enrollment
     assert len(store.participants) == 1 and len(store.events) == 1
     with pytest.raises(AlreadyEnrolled):
         service.enroll(request(), AGENTS, NOW, request_id="agen-jabar:key-2")
+
+
+def test_a_retried_reactivation_answers_as_the_first_attempt(service: EnrollmentService, store: MemoryStore) -> None:
+    first = service.enroll(request(), AGENTS, NOW, request_id="agen-jabar:key-1")
+    lapse(store, first.participant_id)
+    later = datetime(2027, 2, 3, tzinfo=UTC)
+    reactivated = service.enroll(request(), INDOMARET, later, request_id="indomaret:key-9")
+    # The answer was lost after the reactivation committed; the partner retries the same request.
+    retried = service.enroll(request(), INDOMARET, later, request_id="indomaret:key-9")
+    assert reactivated.reactivated and retried.reactivated
+    assert retried == reactivated
+    assert retried.dues.month == "2027-02"
+    assert [e.reactivated for e in store.events] == [False, True]
+
+
+def test_reactivation_keeps_the_recruiting_agent_and_records_who_reactivated(
+    service: EnrollmentService, store: MemoryStore
+) -> None:
+    first = service.enroll(request(agent_code="ag-9"), AGENTS, NOW)
+    lapse(store, first.participant_id)
+    service.enroll(request(agent_code="ALFA-7"), INDOMARET, datetime(2027, 2, 3, tzinfo=UTC))
+    revived = store.participants[first.participant_id]
+    assert revived.recruited_by.partner_id == "agen-jabar"
+    assert revived.recruited_by.agent_code == "AG-9"  # upper case, whatever the partner typed
+    assert revived.recruited_by.at == NOW
+    assert (revived.last_enrollment.partner_id, revived.last_enrollment.agent_code) == ("indomaret", "ALFA-7")
+    assert index_keys(revived)["gsi3pk"] == "AGENT#agen-jabar#AG-9"
+
+
+def test_agent_codes_are_scoped_by_partner(service: EnrollmentService, store: MemoryStore) -> None:
+    a = service.enroll(request(agent_code="AG-1"), AGENTS, NOW)
+    b = service.enroll(request(nik="3171011708900002", gender="M", agent_code="ag-1"), INDOMARET, NOW)
+    keys = {index_keys(store.participants[p.participant_id])["gsi3pk"] for p in (a, b)}
+    assert keys == {"AGENT#agen-jabar#AG-1", "AGENT#indomaret#AG-1"}
+
+
+def test_reactivation_that_loses_a_race_is_applied_to_a_fresh_read(
+    service: EnrollmentService, store: MemoryStore
+) -> None:
+    first = service.enroll(request(), AGENTS, NOW)
+    lapse(store, first.participant_id)
+    store.lose_next_race = True
+    again = service.enroll(request(), INDOMARET, datetime(2027, 2, 3, tzinfo=UTC))
+    assert again.reactivated
+    assert store.participants[first.participant_id].partner_id == "indomaret"
+
+
+def test_only_a_local_government_pays_as_government(service: EnrollmentService, store: MemoryStore) -> None:
+    with pytest.raises(DomainValidationError) as raised:
+        service.enroll(request(payer={"type": "government", "id": "pemda-bdg"}), INDOMARET, NOW)
+    assert raised.value.field_names == ["payer.type"]
+    assert store.participants == {}
+
+
+def test_a_local_governments_workers_are_government_paid_without_the_discount(
+    service: EnrollmentService, store: MemoryStore
+) -> None:
+    during_discount = datetime(2026, 3, 2, tzinfo=UTC)  # PP 50/2025 covers transport from 2026-01
+    paid_by_pemda = service.enroll(request(sector="transport"), PEMDA, during_discount)
+    stored = store.participants[paid_by_pemda.participant_id]
+    assert (stored.payer.type, stored.payer.id) == ("government", "pemda-bdg")  # type: ignore[union-attr]
+    assert paid_by_pemda.dues.discount == 0
+    self_paid = service.enroll(request(nik="3171011708900002", gender="M", sector="transport"), AGENTS, during_discount)
+    assert self_paid.dues.discount > 0
+
+
+def test_a_local_government_cannot_name_another_payer_id(service: EnrollmentService) -> None:
+    with pytest.raises(DomainValidationError) as raised:
+        service.enroll(request(payer={"type": "government", "id": "pemda-other"}), PEMDA, NOW)
+    assert raised.value.field_names == ["payer.id"]
+
+
+def lapse(store: MemoryStore, participant_id: str) -> None:
+    current = store.participants[participant_id]
+    store.participants[participant_id] = current.model_copy(
+        update={"status": "lapsed", "covered_through": "2026-06", "version": current.version + 1}
+    )

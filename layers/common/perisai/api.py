@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -17,8 +16,11 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from perisai import errors
+from perisai.models import Model
 from perisai.observability import logger
-from perisai.partners.models import BACKOFFICE, SECURITY_SCHEME  # there: the authorizer needs no resolver
+from perisai.domain.partners import Partner
+from perisai.domain.rates import max_amount_rupiah
+from perisai.partners.models import SECURITY_SCHEME  # there: the authorizer needs no resolver
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
 MAX_BODY_BYTES = 64 * 1024
@@ -28,12 +30,12 @@ SCOPES = ("enroll", "pay", "claims", "backoffice")
 PUBLIC = {"x-perisai-public": True}
 
 
-class FieldErrorBody(BaseModel):
+class FieldErrorBody(Model):
     field: str = Field(description="The request field at fault, dotted for nested fields")
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(Model):
     """Every 4xx and 5xx answer has this body."""
 
     error: str = Field(description="Machine-readable code, e.g. validation_error, already_enrolled")
@@ -86,22 +88,6 @@ def documented(
     return responses
 
 
-@dataclass(frozen=True)
-class Partner:
-    """The partner channel that called, as the authorizer established it."""
-
-    partner_id: str
-    channel: str
-    scopes: frozenset[str]
-
-    def can(self, scope: str) -> bool:
-        return scope in self.scopes or BACKOFFICE in self.scopes
-
-    @property
-    def is_backoffice(self) -> bool:
-        return BACKOFFICE in self.scopes
-
-
 def partner_of(app: APIGatewayRestResolver) -> Partner:
     context = (app.current_event.raw_event.get("requestContext") or {}).get("authorizer") or {}
     partner_id = context.get("partner_id")
@@ -112,6 +98,7 @@ def partner_of(app: APIGatewayRestResolver) -> Partner:
         partner_id=partner_id,
         channel=context.get("channel", ""),
         scopes=frozenset(str(context.get("scopes", "")).split()),
+        key_id=str(context.get("key_id", "")),
     )
 
 
@@ -151,7 +138,8 @@ class PartnerApiResolver(APIGatewayRestResolver):
             return _refused(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
         if not _json_or_absent(event):
             return _refused(415, "unsupported_media_type", "request body must be application/json")
-        return super().resolve(event, context)
+        refusal = _unreadable_body(event)
+        return refusal or super().resolve(event, context)
 
     def get_openapi_schema(self, **kwargs: Any) -> Any:
         # Only `make build` generates the document. Declaring the scheme here, not at start-up, keeps
@@ -162,15 +150,49 @@ class PartnerApiResolver(APIGatewayRestResolver):
         return super().get_openapi_schema(**kwargs)
 
 
-def _refused(status: int, error: str, message: str) -> dict[str, Any]:
+def _refused(status: int, error: str, message: str, fields: Iterable[FieldErrorBody] = ()) -> dict[str, Any]:
     """A proxy response refusing the request before the resolver parses it."""
     return {
         "statusCode": status,
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "multiValueHeaders": {},
-        "body": ErrorBody(error=error, message=message).model_dump_json(),
+        "body": ErrorBody(error=error, message=message, fields=list(fields)).model_dump_json(),
         "isBase64Encoded": False,
     }
+
+
+def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+    """A body that is not JSON (400), or holds an integer past the policy bound (422, naming it).
+
+    ``json.loads`` raises plain ValueError, not JSONDecodeError, for a number of more than 4,300
+    digits, and RecursionError for deep nesting; an integer of 10^38 parses but cannot be stored.
+    Checked here, before any route runs, so every integer on every route meets the same bound.
+    """
+    body = event.get("body")
+    if not body:
+        return None
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return _refused(400, "malformed_json", "request body is not valid JSON")
+    bound = max_amount_rupiah()
+    fields = [FieldErrorBody(field=path, message=f"must be at most {bound}") for path in _oversized(document, bound)]
+    if fields:
+        names = ", ".join(dict.fromkeys(f.field for f in fields))
+        return _refused(422, "validation_error", f"invalid fields: {names}", fields)
+    return None
+
+
+def _oversized(value: Any, bound: int, path: str = "") -> Iterable[str]:
+    """Dotted paths (list indices dropped, as for other field errors) of integers past +-bound."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _oversized(item, bound, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for item in value:
+            yield from _oversized(item, bound, path)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > bound:
+        yield path or "body"
 
 
 def _json_or_absent(event: dict[str, Any]) -> bool:

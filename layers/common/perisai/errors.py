@@ -19,6 +19,7 @@ __all__ = [
     "NotFound",
     "RequestInProgress",
     "RulesNotInForce",
+    "VersionConflict",
 ]
 
 
@@ -55,3 +56,10 @@ class DependencyUnavailable(DomainError):
 
 class NotBuilt(DomainError):
     """The capability behind this route or job is planned but not built yet."""
+
+
+class VersionConflict(DomainError):
+    """The item changed (or was created) since it was read: read it again and retry the change."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} changed since it was read")

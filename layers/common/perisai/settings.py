@@ -1,25 +1,27 @@
-"""Environment variables of each function, validated once per cold start."""
+"""Environment variables of each function (pydantic-settings), validated once per cold start."""
 
 from __future__ import annotations
 
-import os
 from typing import ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 T = TypeVar("T", bound="Environment")
 
 
-class Environment(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
-    _loaded: ClassVar[dict[type, Environment]] = {}
+class Environment(BaseSettings):
+    # Variable names are exactly the fields' aliases; anything else in the environment is ignored.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, case_sensitive=True, hide_input_in_errors=True)
+    _loaded: ClassVar[dict[type[Environment], Environment]] = {}
 
     @classmethod
     def load(cls: type[T]) -> T:
-        """Validate the process environment on first use and keep the result."""
-        if cls not in Environment._loaded:
-            Environment._loaded[cls] = cls.model_validate(dict(os.environ))
-        return Environment._loaded[cls]  # type: ignore[return-value]
+        """Read the process environment on first use and keep the result."""
+        loaded = Environment._loaded.get(cls)
+        if not isinstance(loaded, cls):
+            loaded = Environment._loaded[cls] = cls()
+        return loaded
 
     @staticmethod
     def forget() -> None:

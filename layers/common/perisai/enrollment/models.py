@@ -1,21 +1,26 @@
-"""Enrollment edge models: the request, the responses and the stored participant."""
+"""Enrollment edge models: the request, the answers and the ParticipantEnrolled event.
+(The stored participant is ``perisai.participants.models.Participant``.)"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from perisai.domain.dues import DuesQuote, PayerType, Program, Sector
+from perisai.domain.programs import PayerType, Program, Sector, require_mandatory_programs
+from perisai.domain.quote import DuesQuote
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.identity import normalize_mobile, validate_nik
+from perisai.domain.rates import max_amount_rupiah
+from perisai.models import Model
+from perisai.participants.models import ParticipantStatus
 
-ParticipantStatus = Literal["pending_payment", "active", "arrears", "lapsed"]
 Relationship = Literal["spouse", "child", "parent", "sibling", "other"]
 
 
-def _domain_check(fn, value):  # type: ignore[no-untyped-def]
+def _domain_check(fn: Callable[[str], str], value: str) -> str:
     # Domain validators raise DomainValidationError; pydantic wants ValueError to name the field.
     try:
         return fn(value)
@@ -23,22 +28,28 @@ def _domain_check(fn, value):  # type: ignore[no-untyped-def]
         raise ValueError("; ".join(f.message for f in exc.fields)) from None
 
 
-class Payer(BaseModel):
+# Every integer amount in a request is held to one policy bound (rate data), so no number can
+# overflow the stores or the arithmetic downstream.
+Rupiah = Annotated[StrictInt, Field(ge=0, le=max_amount_rupiah())]
+
+
+class Payer(Model):
     """Who pays the dues: the worker, a SERTAKAN sponsor, or a local government (APBD)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: PayerType
     id: str | None = Field(default=None, min_length=1, max_length=64, description="Sponsor or government id")
 
     @model_validator(mode="after")
     def _sponsor_needs_id(self) -> Payer:
-        if self.type != "self" and not self.id:
-            raise ValueError(f"payer.id is required when payer.type is {self.type}")
+        # A government payer is the calling local government itself (EnrollmentService sets it).
+        if self.type == "sponsor" and not self.id:
+            raise ValueError("payer.id is required when payer.type is sponsor")
         return self
 
 
-class Heir(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Heir(Model):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=150)
     relationship: Relationship
     phone: str | None = None
@@ -49,8 +60,11 @@ class Heir(BaseModel):
         return None if value is None else _domain_check(normalize_mobile, value)
 
 
-class EnrollmentRequest(BaseModel):
+class EnrollmentRequest(Model):
     """POST /v1/participants. Unknown fields are ignored."""
+
+    # A name or occupation of only spaces is empty.
+    model_config = ConfigDict(str_strip_whitespace=True)
 
     nik: str = Field(description="16-digit NIK; stored encrypted, indexed by a keyed hash")
     full_name: str = Field(min_length=1, max_length=150)
@@ -59,9 +73,13 @@ class EnrollmentRequest(BaseModel):
     phone: str = Field(description="Indonesian mobile number; stored as E.164")
     occupation: str = Field(min_length=1, max_length=100)
     sector: Sector
-    monthly_income: Annotated[StrictInt, Field(ge=0, description="Declared monthly income, integer rupiah")]
+    monthly_income: Annotated[Rupiah, Field(description="Declared monthly income, integer rupiah")]
     programs: list[Program] = Field(min_length=1, description="Must include JKK and JKM; JHT optional")
-    agent_code: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]{3,32}$", description="Agen Perisai code")
+    agent_code: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9-]{3,32}$",
+        description="Agen Perisai code, unique within the partner; case does not matter (stored upper case)",
+    )
     payer: Payer | None = None
     heir: Heir | None = None
 
@@ -75,30 +93,37 @@ class EnrollmentRequest(BaseModel):
     def _phone(cls, value: str) -> str:
         return _domain_check(normalize_mobile, value)
 
+    @field_validator("agent_code")
+    @classmethod
+    def _agent_code(cls, value: str | None) -> str | None:
+        return value.upper() if value else value
+
     @field_validator("programs")
     @classmethod
     def _mandatory_programs(cls, value: list[Program]) -> list[Program]:
-        missing = [p for p in ("JKK", "JKM") if p not in value]
-        if missing:
-            raise ValueError(f"programs must include JKK and JKM; missing {', '.join(missing)}")
-        return sorted(set(value), key=("JKK", "JKM", "JHT").index)
+        try:
+            return require_mandatory_programs(value)
+        except DomainValidationError as exc:
+            raise ValueError(exc.fields[0].message) from None
 
     @property
     def payer_type(self) -> PayerType:
         return self.payer.type if self.payer else "self"
 
 
-class EnrollmentResponse(BaseModel):
+class EnrollmentResponse(Model):
     participant_id: str
     status: ParticipantStatus
     partner_id: str
     agent_code: str | None
     enrolled_at: datetime
     reactivated: bool = Field(default=False, description="A lapsed participant enrolled again under the same id")
-    dues: DuesQuote = Field(description="Dues for the first dues month (the month of enrollment, Asia/Jakarta)")
+    dues: DuesQuote = Field(
+        description="Dues for the month this enrollment starts from (the month of enrollment, Asia/Jakarta)"
+    )
 
 
-class ParticipantView(BaseModel):
+class ParticipantView(Model):
     """GET /v1/participants/{participant_id}: what the enrolling partner (or back office) sees."""
 
     participant_id: str
@@ -113,48 +138,14 @@ class ParticipantView(BaseModel):
     next_dues: DuesQuote
 
 
-class ParticipantLookup(BaseModel):
+class ParticipantLookup(Model):
     """GET /v1/participants?nik=...: only the id and status."""
 
     participant_id: str
     status: ParticipantStatus
 
 
-class Participant(BaseModel):
-    """Stored participant profile (pk PARTICIPANT#<id>, sk PROFILE). No NIK in clear."""
-
-    participant_id: str
-    partner_id: str
-    channel: str
-    agent_code: str | None = None
-    nik_hash: str
-    nik_ciphertext: str
-    full_name: str
-    birth_date: date
-    gender: Literal["M", "F"]
-    phone: str
-    occupation: str
-    sector: Sector
-    monthly_income: int
-    programs: list[Program]
-    payer: Payer | None = None
-    heir: Heir | None = None
-    status: ParticipantStatus
-    enrolled_at: datetime
-    first_dues_month: str
-    covered_through: str | None = None
-    next_dues_month: str
-    # Fingerprint of the partner + Idempotency-Key that created (or last reactivated) this
-    # participant: a retry whose first attempt committed is recognised and answered the same.
-    enrollment_request: str | None = None
-    version: int = 1
-
-    @property
-    def payer_type(self) -> PayerType:
-        return self.payer.type if self.payer else "self"
-
-
-class ParticipantEnrolled(BaseModel):
+class ParticipantEnrolled(Model):
     """Detail of the ParticipantEnrolled domain event. No NIK, name or phone."""
 
     event_id: str

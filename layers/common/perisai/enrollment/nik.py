@@ -37,8 +37,10 @@ class KmsNikProtector:
         except Exception as exc:  # the encryption SDK wraps KMS errors in its own types
             raise DependencyUnavailable("NIK encryption unavailable") from exc
 
-    def decrypt(self, ciphertext: str, participant_id: str) -> str:
-        return self._masking.decrypt(ciphertext, purpose="participant-nik", participant_id=participant_id)
+    def prepare(self) -> None:
+        """Import the Encryption SDK and build its provider now (SnapStart priming), not on the
+        first request; makes no AWS call."""
+        _ = self._masking
 
     def _hmac_key(self) -> bytes:
         try:

@@ -1,34 +1,43 @@
-"""Enrollment rules. Pure Python: storage and NIK protection come in as ports."""
+"""Enrollment rules. Pure Python: storage, NIK protection and the audit trail come in as ports."""
 
 from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import date, datetime
+from typing import Literal, Protocol
 
-from perisai.api import Partner
 from perisai.clock import JAKARTA
-from perisai.domain.dues import DuesMonth, DuesQuote, RateBook, quote_dues
+from perisai.domain.months import DuesMonth
+from perisai.domain.programs import PayerType, Program, Sector
+from perisai.domain.quote import DuesQuote, quote_dues
+from perisai.domain.rates import RateBook
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.identity import check_min_age, check_nik_consistency
+from perisai.domain.partners import Partner
 from perisai.enrollment.models import (
     EnrollmentRequest,
     EnrollmentResponse,
-    Participant,
     ParticipantEnrolled,
     ParticipantLookup,
     ParticipantView,
+    Payer,
 )
-from perisai.errors import AlreadyEnrolled, NotFound
+from perisai.errors import AlreadyEnrolled, DependencyUnavailable, NotFound, VersionConflict
+from perisai.participants.models import EnrollmentRecord, Participant, Recruitment, StoredHeir, StoredPayer
+from perisai.participants.repository import DomainEvent
+from perisai.participants.service import WRITE_ATTEMPTS, modify
 
 # Fields copied from the stored participant into the answers (the rest is computed).
-_VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues"}
-_RESPONSE_FIELDS = set(EnrollmentResponse.model_fields) - {"reactivated", "dues"}
+_VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues", "agent_code"}
+_RESPONSE_FIELDS = set(EnrollmentResponse.model_fields) - {"reactivated", "dues", "agent_code"}
 
 # Crockford base32 without I, L, O, U: unambiguous when read out at a counter.
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+NikAuditAction = Literal["lookup", "already_enrolled"]
 
 
 class NikProtector(Protocol):
@@ -37,15 +46,20 @@ class NikProtector(Protocol):
 
 
 class ParticipantStore(Protocol):
-    def create(self, participant: Participant, event: ParticipantEnrolled) -> None:
-        """Participant, NIK uniqueness item and outbox event in one transaction; AlreadyEnrolled if the NIK exists."""
+    def create(self, participant: Participant, events: Sequence[DomainEvent] = ()) -> None:
+        """Participant, NIK uniqueness item and events in one transaction; AlreadyEnrolled if the NIK exists."""
 
-    def reactivate(self, participant: Participant, event: ParticipantEnrolled) -> None:
-        """Reactivate a lapsed participant (conditional on it still being lapsed)."""
+    def replace(self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()) -> Participant:
+        """Store over the version read; VersionConflict if it changed since."""
 
     def get(self, participant_id: str) -> Participant | None: ...
 
     def find_id_by_nik_hash(self, nik_hash: str) -> str | None: ...
+
+
+class NikAuditTrail(Protocol):
+    def record(self, partner: Partner, action: NikAuditAction, nik_hash: str, at: datetime) -> None:
+        """Keep who learnt whether a NIK is enrolled (the keyed hash only, never the NIK)."""
 
 
 @dataclass
@@ -53,6 +67,7 @@ class EnrollmentService:
     store: ParticipantStore
     nik: NikProtector
     rate_book: RateBook
+    audit: NikAuditTrail
 
     def enroll(
         self, request: EnrollmentRequest, partner: Partner, now: datetime, request_id: str | None = None
@@ -60,66 +75,94 @@ class EnrollmentService:
         """Enroll a worker. ``request_id`` identifies the caller's request (partner + Idempotency-Key)."""
         today = now.astimezone(JAKARTA).date()
         _check_identity(request, today, self.rate_book)
+        payer = payer_for(partner, request.payer)
         month = DuesMonth.of(today)
-        dues = self.quote(request.monthly_income, request.sector, request.programs, month, request.payer_type)
+        dues = self.quote(
+            request.monthly_income, request.sector, request.programs, month, payer.type if payer else "self"
+        )
         nik_hash = self.nik.index_key(request.nik)
-        participant_id = new_participant_id()
-        participant = Participant(
-            participant_id=participant_id,
-            partner_id=partner.partner_id,
-            channel=partner.channel,
-            agent_code=request.agent_code,
-            nik_hash=nik_hash,
-            nik_ciphertext=self.nik.encrypt(request.nik, participant_id),
-            full_name=request.full_name.strip(),
-            birth_date=request.birth_date,
-            gender=request.gender,
-            phone=request.phone,
-            occupation=request.occupation.strip(),
-            sector=request.sector,
-            monthly_income=request.monthly_income,
-            programs=request.programs,
-            payer=request.payer,
-            heir=request.heir,
-            status="pending_payment",
-            enrolled_at=now,
-            first_dues_month=str(month),
-            next_dues_month=str(month),
-            enrollment_request=request_id,
-        )
-        try:
-            self.store.create(participant, _enrolled_event(participant, dues, reactivated=False))
-        except AlreadyEnrolled:
-            existing_id = self.store.find_id_by_nik_hash(nik_hash)
-            existing = self.store.get(existing_id) if existing_id else None
-            if existing is not None and request_id is not None and existing.enrollment_request == request_id:
-                # Our own earlier attempt committed but its answer was lost (e.g. the idempotency
-                # record could not be completed): answer as it would have.
-                return self._replay(existing)
-            if existing is None or existing.status != "lapsed":
-                raise
-            return self._reactivate(existing, participant, dues)
-        return _response(participant, dues, reactivated=False)
+        for _ in range(WRITE_ATTEMPTS):
+            participant_id = new_participant_id()
+            enrollment = EnrollmentRecord(
+                request_id=request_id,
+                partner_id=partner.partner_id,
+                agent_code=request.agent_code,
+                dues_month=str(month),
+                at=now,
+            )
+            participant = Participant(
+                participant_id=participant_id,
+                partner_id=partner.partner_id,
+                channel=partner.channel,
+                nik_hash=nik_hash,
+                nik_ciphertext=self.nik.encrypt(request.nik, participant_id),
+                full_name=request.full_name,
+                birth_date=request.birth_date,
+                gender=request.gender,
+                phone=request.phone,
+                occupation=request.occupation,
+                sector=request.sector,
+                monthly_income=request.monthly_income,
+                programs=request.programs,
+                payer=payer,
+                heir=StoredHeir.model_validate(request.heir.model_dump()) if request.heir else None,
+                status="pending_payment",
+                enrolled_at=now,
+                recruited_by=Recruitment(partner_id=partner.partner_id, agent_code=request.agent_code, at=now),
+                last_enrollment=enrollment,
+                first_dues_month=str(month),
+                next_dues_month=str(month),
+            )
+            try:
+                self.store.create(participant, [_enrolled(participant, dues)])
+                return _response(participant, dues, enrollment)
+            except VersionConflict:
+                continue  # a concurrent transaction on the same NIK: the next attempt sees its outcome
+            except AlreadyEnrolled:
+                existing_id = self.store.find_id_by_nik_hash(nik_hash)
+                if existing_id is None:
+                    continue
+                try:
+                    return self._reenroll(existing_id, participant, dues, request_id)
+                except AlreadyEnrolled:
+                    self.audit.record(partner, "already_enrolled", nik_hash, now)
+                    raise
+        raise DependencyUnavailable("enrollment kept conflicting with concurrent writes; retry")
 
-    def _reactivate(self, existing: Participant, fresh: Participant, dues: DuesQuote) -> EnrollmentResponse:
-        # Policy (BPU_RULES: unconfirmed): a lapsed worker keeps their participant id and history;
-        # the profile is refreshed from the new enrollment, the re-enrolling partner takes over,
-        # and dues start again from the current month.
-        revived = fresh.model_copy(
-            update={
-                "participant_id": existing.participant_id,
-                "nik_ciphertext": existing.nik_ciphertext,
-                "enrolled_at": existing.enrolled_at,
-                "first_dues_month": existing.first_dues_month,
-                "covered_through": existing.covered_through,
-                "version": existing.version + 1,
-            }
-        )
-        self.store.reactivate(revived, _enrolled_event(revived, dues, reactivated=True))
-        return _response(revived, dues, reactivated=True)
+    def _reenroll(
+        self, participant_id: str, fresh: Participant, dues: DuesQuote, request_id: str | None
+    ) -> EnrollmentResponse:
+        """The NIK is enrolled: our own earlier attempt (answered again as it was), a lapsed
+        participant (reactivated), or anybody else (AlreadyEnrolled)."""
 
-    def _replay(self, existing: Participant) -> EnrollmentResponse:
-        return _response(existing, self._dues_of(existing, existing.first_dues_month), reactivated=False)
+        def reactivate(current: Participant) -> tuple[Participant, list[DomainEvent]] | None:
+            if request_id is not None and current.last_enrollment.request_id == request_id:
+                return None  # our own earlier attempt committed but its answer was lost
+            if current.status != "lapsed":
+                raise AlreadyEnrolled()
+            # Policy (BPU_RULES: unconfirmed): a lapsed worker keeps their participant id, history
+            # and recruiting agent; the profile is refreshed from the new enrollment, the
+            # re-enrolling partner takes over, and dues start again from the current month.
+            revived = fresh.model_copy(
+                update={
+                    "participant_id": current.participant_id,
+                    "nik_ciphertext": current.nik_ciphertext,
+                    "enrolled_at": current.enrolled_at,
+                    "recruited_by": current.recruited_by,
+                    "first_dues_month": current.first_dues_month,
+                    "covered_through": current.covered_through,
+                    "last_enrollment": fresh.last_enrollment.model_copy(update={"reactivated": True}),
+                }
+            )
+            return revived, [_enrolled(revived, dues)]
+
+        stored = modify(self.store, participant_id, reactivate)
+        return self._replay(stored)
+
+    def _replay(self, participant: Participant) -> EnrollmentResponse:
+        """The answer of the enrollment request that last changed this participant."""
+        enrollment = participant.last_enrollment
+        return _response(participant, self._dues_of(participant, enrollment.dues_month), enrollment)
 
     def _dues_of(self, participant: Participant, month: str) -> DuesQuote:
         """What this participant owes for ``month`` under the rules in force that month."""
@@ -132,14 +175,19 @@ class EnrollmentService:
         )
 
     def quote(
-        self, monthly_income: int, sector: str, programs: list[str], month: DuesMonth, payer_type: str = "self"
+        self,
+        monthly_income: int,
+        sector: Sector,
+        programs: Sequence[Program],
+        month: DuesMonth,
+        payer_type: PayerType = "self",
     ) -> DuesQuote:
         return quote_dues(
             monthly_income=monthly_income,
-            sector=sector,  # type: ignore[arg-type]
-            programs=programs,  # type: ignore[arg-type]
+            sector=sector,
+            programs=programs,
             month=month,
-            payer_type=payer_type,  # type: ignore[arg-type]
+            payer_type=payer_type,
             rate_book=self.rate_book,
         )
 
@@ -150,27 +198,49 @@ class EnrollmentService:
             raise NotFound("participant")
         return ParticipantView(
             **participant.model_dump(include=_VIEW_FIELDS),
+            agent_code=participant.agent_code,
             next_dues=self._dues_of(participant, participant.next_dues_month),
         )
 
-    def lookup_by_nik(self, nik: str) -> ParticipantLookup:
-        participant_id = self.store.find_id_by_nik_hash(self.nik.index_key(nik))
+    def lookup_by_nik(self, nik: str, partner: Partner, now: datetime) -> ParticipantLookup:
+        nik_hash = self.nik.index_key(nik)
+        # Recorded before answering: no answer about a NIK leaves without its audit record.
+        self.audit.record(partner, "lookup", nik_hash, now)
+        participant_id = self.store.find_id_by_nik_hash(nik_hash)
         participant = self.store.get(participant_id) if participant_id else None
         if participant is None:
             raise NotFound("participant")
         return ParticipantLookup(participant_id=participant.participant_id, status=participant.status)
 
 
-def _check_identity(request: EnrollmentRequest, today, rate_book: RateBook) -> None:  # type: ignore[no-untyped-def]
+def payer_for(partner: Partner, requested: Payer | None) -> StoredPayer | None:
+    """Who pays, from what the system trusts (the partner's channel) as well as the body.
+
+    Only a local government pays as government (APBD), and its enrollments are government-paid
+    unless it says otherwise; government-paid dues get no PP 50/2025 discount.
+    """
+    if partner.is_local_government:
+        if requested is None or requested.type == "government":
+            if requested is not None and requested.id not in (None, partner.partner_id):
+                raise DomainValidationError.single("payer.id", "a local government pays as itself: omit payer.id")
+            return StoredPayer(type="government", id=partner.partner_id)
+    elif requested is not None and requested.type == "government":
+        raise DomainValidationError.single(
+            "payer.type", "only a local government partner may enroll government-paid workers"
+        )
+    return StoredPayer.model_validate(requested.model_dump()) if requested is not None else None
+
+
+def _check_identity(request: EnrollmentRequest, today: date, rate_book: RateBook) -> None:
     problems: list[FieldError] = []
-    for check in (
-        lambda: check_nik_consistency(request.nik, request.birth_date, request.gender),
-        lambda: check_min_age(request.birth_date, today, rate_book),
-    ):
-        try:
-            check()
-        except DomainValidationError as exc:
-            problems.extend(exc.fields)
+    try:
+        check_nik_consistency(request.nik, request.birth_date, request.gender)
+    except DomainValidationError as exc:
+        problems.extend(exc.fields)
+    try:
+        check_min_age(request.birth_date, today, rate_book)
+    except DomainValidationError as exc:
+        problems.extend(exc.fields)
     if problems:
         raise DomainValidationError(problems)
 
@@ -179,22 +249,28 @@ def new_participant_id() -> str:
     return "PST-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
 
 
-def _enrolled_event(participant: Participant, dues: DuesQuote, *, reactivated: bool) -> ParticipantEnrolled:
-    return ParticipantEnrolled(
+def _enrolled(participant: Participant, dues: DuesQuote) -> DomainEvent:
+    event = ParticipantEnrolled(
         event_id=str(uuid.uuid4()),
         participant_id=participant.participant_id,
         partner_id=participant.partner_id,
         channel=participant.channel,
-        agent_code=participant.agent_code,
+        agent_code=participant.last_enrollment.agent_code,
         sector=participant.sector,
         programs=participant.programs,
         payer_type=participant.payer_type,
         first_dues_month=dues.month,
         first_dues_total=dues.total,
         enrolled_at=participant.enrolled_at,
-        reactivated=reactivated,
+        reactivated=participant.last_enrollment.reactivated,
     )
+    return DomainEvent("ParticipantEnrolled", event)
 
 
-def _response(participant: Participant, dues: DuesQuote, *, reactivated: bool) -> EnrollmentResponse:
-    return EnrollmentResponse(**participant.model_dump(include=_RESPONSE_FIELDS), reactivated=reactivated, dues=dues)
+def _response(participant: Participant, dues: DuesQuote, enrollment: EnrollmentRecord) -> EnrollmentResponse:
+    return EnrollmentResponse(
+        **participant.model_dump(include=_RESPONSE_FIELDS),
+        agent_code=enrollment.agent_code,
+        reactivated=enrollment.reactivated,
+        dues=dues,
+    )

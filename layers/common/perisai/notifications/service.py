@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from perisai.clock import clock
-from perisai.domain.dues import DuesMonth
+from perisai.domain.months import DuesMonth
 from perisai.enrollment.models import ParticipantEnrolled
-from perisai.enrollment.repository import DynamoParticipantStore
+from perisai.participants.repository import ParticipantRepository
 from perisai.notifications import messages
 from perisai.notifications.sender import Delivery, SendOutcome, SmsSender
 from perisai.observability import metrics
@@ -17,13 +17,13 @@ from perisai.settings import NotifierEnv
 
 @dataclass
 class NotificationService:
-    participants: DynamoParticipantStore
+    participants: ParticipantRepository
     sms: SmsSender
 
     @classmethod
     def from_environment(cls) -> NotificationService:
         env = NotifierEnv.load()
-        return cls(DynamoParticipantStore(env.participants_table), SmsSender(env.participants_table, env.sms_sender_id))
+        return cls(ParticipantRepository(env.participants_table), SmsSender(env.participants_table, env.sms_sender_id))
 
     def handle_event(self, event: dict[str, Any], delivery: Delivery) -> str:
         """An EventBridge event as delivered to the queue; returns what was done (for logs)."""

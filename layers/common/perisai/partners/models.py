@@ -21,8 +21,6 @@ UsagePlan = Literal["trial", "standard", "bulk"]
 
 # The OpenAPI security scheme of partner keys (perisai.api documents it, the authorizer reads it).
 SECURITY_SCHEME = "PartnerKey"
-# Partners with scope backoffice may read every partner's participants and claims.
-BACKOFFICE = "backoffice"
 
 
 class PartnerKey(BaseModel):

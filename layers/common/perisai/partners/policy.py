@@ -11,7 +11,8 @@ from importlib import resources
 from typing import Any
 
 # Not perisai.api: the authorizer never needs the HTTP resolver (a heavy import).
-from perisai.partners.models import BACKOFFICE, SECURITY_SCHEME
+from perisai.domain.partners import BACKOFFICE
+from perisai.partners.models import SECURITY_SCHEME
 
 _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
@@ -37,10 +38,3 @@ def allowed_routes(document: dict[str, Any], scopes: frozenset[str]) -> list[tup
             ):
                 allowed.append((method.upper(), re.sub(r"\{[^}]+\}", "*", path)))
     return allowed
-
-
-def policy_resources(method_arn: str, routes: list[tuple[str, str]]) -> list[str]:
-    # arn:aws:execute-api:region:account:api-id/stage/METHOD/path -> one ARN per allowed route
-    prefix, _, rest = method_arn.partition("/")
-    stage = rest.split("/", 1)[0]
-    return [f"{prefix}/{stage}/{method}{path}" for method, path in routes]

@@ -1,0 +1,82 @@
+"""The stored participant: one item ``PARTICIPANT#<id> / PROFILE``, no NIK in clear.
+
+Read with types only (``StoredModel``): request rules such as phone normalisation ran once,
+when the data came in, and are not run again on every read.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from perisai.domain.programs import PayerType, Program, Sector
+from perisai.models import StoredModel
+
+ParticipantStatus = Literal["pending_payment", "active", "arrears", "lapsed"]
+
+
+class StoredPayer(StoredModel):
+    type: PayerType
+    id: str | None = None
+
+
+class StoredHeir(StoredModel):
+    name: str
+    relationship: str
+    phone: str | None = None
+
+
+class Recruitment(StoredModel):
+    """Who brought the worker in. Fixed at the first enrollment: agent cohorts and retention
+    are counted against it, whoever reactivates the participant later."""
+
+    partner_id: str
+    agent_code: str | None = None
+    at: datetime
+
+
+class EnrollmentRecord(StoredModel):
+    """The latest enrollment request that changed this participant (first enrollment or a
+    reactivation), so a retry whose answer was lost gets the same answer again."""
+
+    request_id: str | None = None
+    partner_id: str
+    agent_code: str | None = None
+    reactivated: bool = False
+    dues_month: str
+    at: datetime
+
+
+class Participant(StoredModel):
+    participant_id: str
+    partner_id: str
+    channel: str
+    nik_hash: str
+    nik_ciphertext: str
+    full_name: str
+    birth_date: date
+    gender: Literal["M", "F"]
+    phone: str
+    occupation: str
+    sector: Sector
+    monthly_income: int
+    programs: list[Program]
+    payer: StoredPayer | None = None
+    heir: StoredHeir | None = None
+    status: ParticipantStatus
+    enrolled_at: datetime
+    recruited_by: Recruitment
+    last_enrollment: EnrollmentRecord
+    first_dues_month: str
+    covered_through: str | None = None
+    next_dues_month: str
+    # Optimistic concurrency: every write is conditional on the version it read.
+    version: int = 1
+
+    @property
+    def payer_type(self) -> PayerType:
+        return self.payer.type if self.payer else "self"
+
+    @property
+    def agent_code(self) -> str | None:
+        return self.recruited_by.agent_code

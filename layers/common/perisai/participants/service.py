@@ -1,0 +1,46 @@
+"""Changing a participant without losing anybody else's change.
+
+``modify`` reads the profile, applies a change, and writes it conditional on the version it
+read; when another writer got there first it reads again and re-applies the change. Every
+capability that changes a participant (enrollment, payments, reminders, claims) goes through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from perisai.errors import DependencyUnavailable, NotFound, VersionConflict
+from perisai.participants.models import Participant
+from perisai.participants.repository import DomainEvent
+
+WRITE_ATTEMPTS = 5
+
+# A change: the participant as read -> (the participant to store, the events announcing it),
+# or None when there is nothing to change (the write is skipped).
+Change = Callable[[Participant], tuple[Participant, Sequence[DomainEvent]] | None]
+
+
+class ParticipantWriter(Protocol):
+    def get(self, participant_id: str) -> Participant | None: ...
+
+    def replace(
+        self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()
+    ) -> Participant: ...
+
+
+def modify(store: ParticipantWriter, participant_id: str, change: Change) -> Participant:
+    """Apply ``change`` to the latest version of the participant; returns what is stored."""
+    for _ in range(WRITE_ATTEMPTS):
+        current = store.get(participant_id)
+        if current is None:
+            raise NotFound("participant")
+        outcome = change(current)
+        if outcome is None:
+            return current
+        updated, events = outcome
+        try:
+            return store.replace(updated, current.version, events)
+        except VersionConflict:
+            continue  # another writer changed it after our read: re-read and apply again
+    raise DependencyUnavailable(f"participant {participant_id} kept changing during {WRITE_ATTEMPTS} attempts")

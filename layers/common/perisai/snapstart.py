@@ -1,0 +1,130 @@
+"""SnapStart runtime hooks: Lambda's ``snapshot_restore_py`` where it exists, a stand-in elsewhere.
+
+Lambda runs the before-snapshot hooks once, after the handler module is imported, in the
+reverse order of registration, and the after-restore hooks in registration order each time
+an environment is restored from the snapshot. The stand-in keeps the hooks so the local
+runtime and the bench run them the same way (``take_hooks``, ``run_before_snapshot``,
+``run_after_restore``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ON_LAMBDA",
+    "PRIMING_CONTEXT",
+    "Hooks",
+    "api_event",
+    "register_after_restore",
+    "register_before_snapshot",
+    "renew_after_restore",
+    "take_hooks",
+]
+
+Hook = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+
+
+@dataclass
+class Hooks:
+    before_snapshot: list[Hook] = field(default_factory=list)
+    after_restore: list[Hook] = field(default_factory=list)
+
+    def run_before_snapshot(self) -> None:
+        for fn, args, kwargs in reversed(self.before_snapshot):
+            fn(*args, **kwargs)
+
+    def run_after_restore(self) -> None:
+        for fn, args, kwargs in self.after_restore:
+            fn(*args, **kwargs)
+
+
+_pending = Hooks()
+_lock = threading.Lock()
+
+
+def _stand_in_before_snapshot(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+    with _lock:
+        _pending.before_snapshot.append((func, args, kwargs))
+    return func
+
+
+def _stand_in_after_restore(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
+    with _lock:
+        _pending.after_restore.append((func, args, kwargs))
+    return func
+
+
+try:  # present in Lambda's managed Python runtimes
+    from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+    ON_LAMBDA = True
+except ImportError:
+    register_before_snapshot = _stand_in_before_snapshot
+    register_after_restore = _stand_in_after_restore
+    ON_LAMBDA = False
+
+
+def take_hooks() -> Hooks:
+    """The hooks registered since the last call (the local runtime calls this right after it
+    imports one copy of a handler module, so each execution environment runs its own)."""
+    global _pending
+    with _lock:
+        taken, _pending = _pending, Hooks()
+    return taken
+
+
+class PrimingContext:
+    """The Lambda context of priming calls (before the snapshot there is no invocation)."""
+
+    function_name = "priming"
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:ap-southeast-3:000000000000:function:priming"
+    memory_limit_in_mb = 512
+    aws_request_id = "priming"
+    log_group_name = "priming"
+    log_stream_name = "priming"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 10_000
+
+
+PRIMING_CONTEXT = PrimingContext()
+
+
+def api_event(method: str, path: str, query: dict[str, str], body: str | None) -> dict[str, Any]:
+    """An API Gateway proxy event for priming a resolver, from a partner with every scope, so
+    the request path runs (routing, scope check, validation, error mapping) up to the point
+    where it would call AWS; priming requests are chosen to stop before that point."""
+    return {
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
+        "headers": {"Content-Type": "application/json"} if body is not None else {},
+        "multiValueHeaders": {},
+        "queryStringParameters": query or None,
+        "multiValueQueryStringParameters": {k: [v] for k, v in query.items()} or None,
+        "pathParameters": None,
+        "requestContext": {
+            "requestId": "priming",
+            "httpMethod": method,
+            "path": path,
+            "stage": "live",
+            "authorizer": {"partner_id": "priming", "channel": "back_office", "scopes": "backoffice", "key_id": ""},
+        },
+        "body": body,
+        "isBase64Encoded": False,
+    }
+
+
+def renew_after_restore() -> None:
+    """What must differ between environments restored from one snapshot: ``random``'s state
+    (ids and codes use ``secrets``/``uuid4``, which read the OS at each call, but libraries may
+    use ``random``)."""
+    import random
+
+    random.seed()
