@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from perisai.domain.dues import DuesMonth, DuesQuote, RateBook, quote_dues
 from perisai.domain.errors import DomainValidationError, FieldError, RulesNotInForce
+from perisai.domain.months import DuesMonth
+from perisai.domain.quote import DuesQuote, quote_dues
+from perisai.domain.rates import RateBook, max_amount_rupiah
 
 BASE = ["JKK", "JKM"]
 WITH_JHT = ["JKK", "JKM", "JHT"]
@@ -29,7 +31,7 @@ def book_with(**changes) -> RateBook:
     """The packaged data with parts of the first version replaced."""
     data = RateBook.default_data()
     data["versions"][0].update(changes)
-    return RateBook.from_dict(data)
+    return RateBook.model_validate(data)
 
 
 # PP 50/2025 windows: transport 2026-01..2027-03, other 2026-04..2026-12 (inclusive).
@@ -220,13 +222,17 @@ def test_packaged_rate_book_matches_rules():
     book = RateBook.load()
     assert RateBook.load() is book  # cached
     rules = book.rules_for(DuesMonth(2026, 1))
-    assert (rules.jkk_rate_bp, rules.jkk_floor, rules.jkk_ceiling) == (100, 10_000, 207_000)
-    assert (rules.jkm_flat, rules.jht_rate_bp) == (6_800, 200)
-    assert rules.bracket_incomes[0] == 1_000_000 and rules.bracket_incomes[-1] == 20_700_000
-    assert list(rules.bracket_incomes) == sorted(set(rules.bracket_incomes))
-    assert "(unconfirmed)" in rules.bracket_source and not rules.brackets_confirmed
+    assert (rules.jkk.rate_bp, rules.jkk.floor, rules.jkk.ceiling) == (100, 10_000, 207_000)
+    assert (rules.jkm.flat, rules.jht.rate_bp) == (6_800, 200)
+    incomes = rules.brackets.incomes
+    assert incomes[0] == 1_000_000 and incomes[-1] == 20_700_000
+    assert list(incomes) == sorted(set(incomes))
+    assert "(unconfirmed)" in rules.brackets.source and not rules.brackets.confirmed
     assert book.policies.min_enrollment_age_years == 15
-    assert "min_enrollment_age_years" in book.policies.unconfirmed
+    assert book.policies.due_day_of_month == 15
+    assert book.policies.max_amount_rupiah == 1_000_000_000 == max_amount_rupiah()
+    assert {"min_enrollment_age_years", "max_amount_rupiah"} <= book.policies.unconfirmed
+    assert set(book.policies.notes) >= book.policies.unconfirmed  # every unconfirmed value says why
     discount = book.discount_for("2026-01", "transport")
     assert discount is not None and discount.rate_bp == 5_000 and discount.programs == {"JKK", "JKM"}
     assert book.discount_for("2026-01", "transport", "government") is None
@@ -239,12 +245,12 @@ def test_new_regulation_is_a_data_change():
     newer = {**data["versions"][0], "id": "future", "effective_from": "2028-01", "effective_until": None}
     newer["jkm"] = {"flat": 9_000}
     data["versions"].append(newer)
-    book = RateBook.from_dict(data)
-    assert book.rules_for("2027-12").jkm_flat == 6_800
+    book = RateBook.model_validate(data)
+    assert book.rules_for("2027-12").jkm.flat == 6_800
     assert book.rules_for("2028-01").id == "future"
     assert q(month="2028-01", rate_book=book).total == 19_000
     assert q(month="2027-12", rate_book=book).total == 16_800
-    assert RateBook.load().rules_for("2028-01").jkm_flat == 6_800  # packaged data untouched
+    assert RateBook.load().rules_for("2028-01").jkm.flat == 6_800  # packaged data untouched
 
 
 def test_version_with_end_month_stops_covering():
@@ -255,28 +261,79 @@ def test_version_with_end_month_stops_covering():
 
 
 @pytest.mark.parametrize(
-    "mutate",
+    "mutate,where",
     [
-        lambda d: d["versions"][0]["brackets"].update(incomes=[2_000_000, 1_000_000]),
-        lambda d: d["versions"][0]["brackets"].update(incomes=[]),
-        lambda d: d["versions"][0]["brackets"].update(incomes=[1_000_000.5]),
-        lambda d: d["versions"][0]["jkk"].update(floor=300_000),
-        lambda d: d["versions"][0]["jkk"].update(rate_bp=1.0),
-        lambda d: d["versions"][0].update(effective_from="2015-13"),
-        lambda d: d["versions"][0].update(effective_until="2010-01"),
-        lambda d: d["versions"].append({**d["versions"][0], "id": "dup-period"}),
-        lambda d: d["discounts"][0]["windows"].update(fishing={"from": "2026-01", "until": "2026-02"}),
-        lambda d: d["discounts"][0].update(programs=["JKK", "JP"]),
-        lambda d: d["discounts"].append({**d["discounts"][0], "id": "stacked"}),
-        lambda d: d.pop("policies"),
-        lambda d: d["versions"].clear(),
+        (lambda d: d["versions"][0]["brackets"].update(incomes=[2_000_000, 1_000_000]), "versions.0.brackets.incomes"),
+        (lambda d: d["versions"][0]["brackets"].update(incomes=[]), "versions.0.brackets.incomes"),
+        (lambda d: d["versions"][0]["brackets"].update(incomes=[1_000_000.5]), "versions.0.brackets.incomes.0"),
+        (lambda d: d["versions"][0]["brackets"].update(incomes=[0, 1_000_000]), "versions.0.brackets.incomes.0"),
+        (lambda d: d["versions"][0]["jkk"].update(floor=300_000), "versions.0.jkk"),
+        (lambda d: d["versions"][0]["jkk"].update(floor=-1), "versions.0.jkk.floor"),
+        (lambda d: d["versions"][0]["jkk"].update(rate_bp=1.0), "versions.0.jkk.rate_bp"),
+        (lambda d: d["versions"][0]["jkk"].update(rate_bp=True), "versions.0.jkk.rate_bp"),
+        (lambda d: d["versions"][0]["jht"].update(rate_bp=10_001), "versions.0.jht.rate_bp"),
+        (lambda d: d["versions"][0]["jkm"].update(flat="6800"), "versions.0.jkm.flat"),
+        (lambda d: d["versions"][0].update(effective_from="2015-13"), "versions.0.effective_from"),
+        (lambda d: d["versions"][0].update(effective_until="2010-01"), "versions.0"),
+        (lambda d: d["versions"][0].update(efective_until="2030-01"), "versions.0.efective_until"),  # typo
+        (lambda d: d["versions"][0].update(id=""), "versions.0.id"),
+        (lambda d: d["versions"].append({**d["versions"][0], "id": "dup-period"}), "versions"),
+        (lambda d: d["versions"].clear(), "versions"),
+        (
+            lambda d: d["discounts"][0]["windows"].update(fishing={"from": "2026-01", "until": "2026-02"}),
+            "discounts.0.windows.fishing",
+        ),
+        (
+            lambda d: d["discounts"][0]["windows"].update(other={"from": "2026-04", "until": "2026-03"}),
+            "discounts.0.windows.other",
+        ),
+        (lambda d: d["discounts"][0].update(programs=["JKK", "JP"]), "discounts.0.programs.1"),
+        (lambda d: d["discounts"][0].update(programs=[]), "discounts.0.programs"),
+        (lambda d: d["discounts"][0].update(excluded_payer_types=["bank"]), "discounts.0.excluded_payer_types.0"),
+        (lambda d: d["discounts"].append({**d["discounts"][0], "id": "stacked"}), "discounts"),
+        (
+            lambda d: d["discounts"].append({**d["discounts"][0], "id": "pp44-2015-bpu", "windows": {}}),
+            "ids must be unique",
+        ),
+        (lambda d: d.pop("policies"), "policies"),
+        (lambda d: d["policies"].pop("max_amount_rupiah"), "policies.max_amount_rupiah"),
+        (lambda d: d["policies"].update(max_amount_rupiah=0), "policies.max_amount_rupiah"),
+        (lambda d: d["policies"].update(max_amount_rupiah=2**53), "policies.max_amount_rupiah"),
+        (lambda d: d["policies"].update(due_day_of_month=29), "policies.due_day_of_month"),
+        (lambda d: d["policies"].update(min_enrollment_age_years=15.0), "policies.min_enrollment_age_years"),
+        (lambda d: d["policies"]["unconfirmed"].append("min_age"), "policies"),
+        (lambda d: d.update(currency="USD"), "currency"),
     ],
 )
-def test_bad_rate_data_rejected_on_load(mutate):
+def test_bad_rate_data_rejected_on_load(mutate, where):
     data = RateBook.default_data()
     mutate(data)
-    with pytest.raises(ValueError):
-        RateBook.from_dict(data)
+    with pytest.raises(ValidationError) as info:
+        RateBook.model_validate(data)
+    assert isinstance(info.value, ValueError)
+    assert where in str(info.value)  # the error says where the file is wrong
+
+
+def test_bad_rate_file_names_the_place(tmp_path):
+    import json
+
+    data = RateBook.default_data()
+    data["versions"][0]["jkk"]["ceiling"] = 1
+    path = tmp_path / "rates.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"versions\.0\.jkk"):
+        RateBook.load(path)
+
+
+def test_versions_in_any_file_order():
+    data = RateBook.default_data()
+    data["versions"][0]["effective_until"] = "2027-12"
+    data["versions"].insert(
+        0, {**data["versions"][0], "id": "later", "effective_from": "2028-01", "effective_until": None}
+    )
+    book = RateBook.model_validate(data)
+    assert [v.id for v in book.versions] == ["pp44-2015-bpu", "later"]
+    assert book.rules_for("2028-01").id == "later" and book.rules_for("2027-12").id == "pp44-2015-bpu"
 
 
 def test_restricted_to_keeps_only_the_version_in_force():
@@ -293,7 +350,7 @@ def test_load_from_explicit_path(tmp_path):
     data = RateBook.default_data()
     data["versions"][0]["jkm"]["flat"] = 7_000
     path.write_text(json.dumps(data), encoding="utf-8")
-    assert RateBook.load(path).rules_for("2026-01").jkm_flat == 7_000
+    assert RateBook.load(path).rules_for("2026-01").jkm.flat == 7_000
 
 
 # --- DuesQuote model ------------------------------------------------------
@@ -345,17 +402,10 @@ def test_dues_month_parse_rejects_non_string():
         DuesMonth(2026, 13)
 
 
-def test_dues_month_ordering_and_arithmetic():
+def test_dues_month_ordering():
     nov = DuesMonth(2026, 11)
     assert DuesMonth(2025, 12) < DuesMonth(2026, 1) < nov
     assert max([DuesMonth(2026, 2), DuesMonth(2025, 12)]) == DuesMonth(2026, 2)
-    assert nov.next() == DuesMonth(2026, 12)
-    assert nov.next().next() == DuesMonth(2027, 1)
-    assert DuesMonth(2026, 1).previous() == DuesMonth(2025, 12)
-    assert nov.plus(14) == DuesMonth(2028, 1)
-    assert nov.plus(-23) == DuesMonth(2024, 12)
-    assert nov.plus(0) == nov
-    assert DuesMonth(2027, 3).months_since(DuesMonth(2026, 1)) == 14
     assert len({DuesMonth(2026, 1), DuesMonth.parse("2026-01")}) == 1
     with pytest.raises(AttributeError):
         nov.year = 2000  # frozen
@@ -370,7 +420,9 @@ def test_dues_month_of_and_due_date():
     with pytest.raises(ValueError):
         DuesMonth.of(datetime(2026, 1, 31, 12, 0))
     assert DuesMonth(2026, 2).due_date() == date(2026, 2, 15)
-    assert DuesMonth(2026, 2).first_day() == date(2026, 2, 1)
+    data = RateBook.default_data()
+    data["policies"]["due_day_of_month"] = 10
+    assert DuesMonth(2026, 2).due_date(RateBook.model_validate(data)) == date(2026, 2, 10)
 
 
 def test_dues_month_in_pydantic_models():
