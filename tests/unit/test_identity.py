@@ -4,18 +4,17 @@ from datetime import date
 
 import pytest
 
-from perisai.domain.dues import RateBook
+from perisai.clock import clock
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.identity import (
     age_on,
     check_min_age,
     check_nik_consistency,
-    mask_nik,
-    mask_phone,
     nik_birth_date_and_gender,
     normalize_mobile,
     validate_nik,
 )
+from perisai.domain.rates import RateBook
 
 ON = date(2026, 1, 1)
 MALE_1945 = "3171011708450001"  # Jakarta Selatan, 17-08-45, male
@@ -59,6 +58,11 @@ def test_valid_nik(nik, expected):
         ("3171011708450001٠", "digits only"),  # trailing Arabic-Indic zero
         ("9971011708450001", "region"),  # unknown province
         ("0071011708450001", "region"),
+        ("3199011708450001", "region"),  # Jakarta has no regency 99 (stdnum alone accepts it)
+        ("3100011708450001", "region"),  # nor 00
+        ("3299011708450001", "region"),
+        ("6599011708900001", "region"),  # Kalimantan Utara: no blanket allowance for its regencies
+        ("9699011708900001", "region"),
         ("3171013002001234", "birth date"),  # 30 February
         ("3171011713450001", "birth date"),  # month 13
         ("3171011700450001", "birth date"),  # month 00
@@ -78,6 +82,66 @@ def test_invalid_nik(nik, hint):
     assert hint in message
     if len(nik) >= 8:
         assert nik not in message and nik not in str(info.value)  # never echo the NIK
+
+
+# --- NIK region (defect 9: stdnum checks the province only) ----------------
+
+
+def _nik_in(region: str) -> str:
+    return f"{region}011708900001"  # district 01, 17-08-90, male, serial 0001
+
+
+@pytest.mark.parametrize(
+    "region",
+    [
+        # From stdnum's id/loc.dat (province, then regency/city):
+        "1101",  # Aceh: Simeulue
+        "1171",  # Aceh: Banda Aceh
+        "1275",  # Sumatera Utara: Medan
+        "3171",  # DKI Jakarta: Jakarta Selatan
+        "3101",  # DKI Jakarta: Kepulauan Seribu
+        "3273",  # Jawa Barat: Bandung
+        "3578",  # Jawa Timur: Surabaya
+        "5171",  # Bali: Denpasar
+        "6403",  # Kalimantan Timur: Kutai Kartanegara
+        "7371",  # Sulawesi Selatan: Makassar
+        "8171",  # Maluku: Ambon
+        "9471",  # Papua: Jayapura
+        # Kemendagri codes loc.dat lacks (data/nik_regencies.json):
+        "3218",  # Pangandaran (2012)
+        "1472",  # Kota Dumai: its Kemendagri code differs from BPS
+        "6501",  # Kalimantan Utara: Bulungan
+        "9301",  # Papua Selatan: Merauke
+        "9128",  # Deiyai, numbered under Papua (91) before the 2022 split
+    ],
+)
+def test_real_regencies_pass(region):
+    assert validate_nik(_nik_in(region)) == _nik_in(region)
+
+
+def test_regency_error_never_echoes_the_nik():
+    nik = _nik_in("3199")
+    with pytest.raises(DomainValidationError) as info:
+        validate_nik(nik)
+    assert field_of(info) == ["nik"]
+    assert nik not in str(info.value) and "3199" not in str(info.value)
+
+
+def test_extra_regency_codes_are_well_formed_and_new_to_stdnum():
+    import json
+    from importlib import resources
+
+    from stdnum import numdb
+
+    data = json.loads(resources.files("perisai.domain").joinpath("data", "nik_regencies.json").read_text("utf-8"))
+    db = numdb.get("id/loc")
+    codes = [*data["current"], *data["before_2022_papua_split"]]
+    assert len(codes) == len(set(codes))
+    for code in codes:
+        assert len(code) == 4 and code.isdigit() and 1 <= int(code[2:]) <= 99
+        levels = db.info(code)
+        assert not (len(levels) >= 2 and levels[1][1]), f"{code} is already in stdnum's loc.dat"
+        assert validate_nik(_nik_in(code))
 
 
 @pytest.mark.parametrize("value", [None, 3171011708450001, b"3171011708450001"])
@@ -104,14 +168,14 @@ def test_birth_date_and_gender(nik, on, expected):
     assert nik_birth_date_and_gender(nik, on=on) == expected
 
 
-def test_birth_date_default_reference_is_today():
-    birth, gender = nik_birth_date_and_gender(MALE_1945)
+def test_birth_date_reference_from_the_clock():
+    birth, gender = nik_birth_date_and_gender(MALE_1945, on=clock.today_jakarta())
     assert birth == date(1945, 8, 17) and gender == "M"
 
 
 def test_birth_date_rejects_invalid_nik():
     with pytest.raises(DomainValidationError) as info:
-        nik_birth_date_and_gender("3171013002001234")
+        nik_birth_date_and_gender("3171013002001234", on=ON)
     assert field_of(info) == ["nik"]
 
 
@@ -183,7 +247,7 @@ def test_min_age_from_policy():
 def test_min_age_is_configurable_data():
     data = RateBook.default_data()
     data["policies"]["min_enrollment_age_years"] = 18
-    book = RateBook.from_dict(data)
+    book = RateBook.model_validate(data)
     with pytest.raises(DomainValidationError):
         check_min_age(date(2009, 1, 1), date(2026, 6, 15), book)
     assert check_min_age(date(2008, 6, 15), date(2026, 6, 15), book) == 18
@@ -243,24 +307,3 @@ def test_non_mobile_rejected(raw):
     assert field_of(info) == ["phone"]
     if isinstance(raw, str) and len(raw) > 6:
         assert raw not in str(info.value)
-
-
-# --- masking --------------------------------------------------------------
-
-
-def test_mask_nik():
-    assert mask_nik("3171011708450001") == "3171********0001"
-    assert mask_nik("3171 0117 0845 0001") == "3171********0001"
-    assert mask_nik("12345") == "*****"
-    assert mask_nik("") == ""
-    masked = mask_nik(FEMALE_1945)
-    assert "570845" not in masked and len(masked) == 16
-
-
-def test_mask_phone():
-    assert mask_phone("+6281234567890") == "+62********890"
-    assert mask_phone("+62812345678") == "+62******678"
-    assert "4567" not in mask_phone("+6281234567890")
-    assert mask_phone("+65912") == "******"
-    assert mask_phone("081234567890").endswith("890") and "1234567" not in mask_phone("081234567890")
-    assert mask_phone("") == ""

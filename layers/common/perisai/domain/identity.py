@@ -5,23 +5,26 @@ Messages never echo the NIK or phone number: they end up in logs and API errors.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 from datetime import date
+from functools import lru_cache
+from importlib import resources
 from typing import Literal
 
 from stdnum import exceptions as stdnum_exc
+from stdnum import numdb
 from stdnum.id import nik as stdnum_nik
 
-from .dues import RateBook, jakarta_today
 from .errors import DomainValidationError, FieldError
+from .rates import RateBook
 
 __all__ = [
     "Gender",
     "age_on",
     "check_min_age",
     "check_nik_consistency",
-    "mask_nik",
-    "mask_phone",
     "nik_birth_date_and_gender",
     "normalize_mobile",
     "validate_nik",
@@ -29,14 +32,26 @@ __all__ = [
 
 Gender = Literal["M", "F"]
 
-# stdnum checks only the province (first 2 digits) against its own table, which
-# lacks provinces created since 2012; without these, real residents of
-# Kalimantan Utara (65, UU 20/2012) and the Papua provinces created in 2022
-# (92 Papua Barat, 93 Papua Selatan, 95 Papua Pegunungan, 96 Papua Barat Daya;
-# stdnum already has 91 and 94) could not enroll.
-_PROVINCES_MISSING_FROM_STDNUM = frozenset({"65", "92", "93", "95", "96"})
-
 _NIK_FORMAT_HINT = "16 digits: region (6), birth date DDMMYY (day + 40 for women), serial (4)"
+
+
+@lru_cache(maxsize=1)
+def _regencies_missing_from_stdnum() -> frozenset[str]:
+    # stdnum's id/loc.dat holds BPS codes from before 2013; NIKs carry Kemendagri codes, which add
+    # the regencies created since (Pangandaran, Pesisir Barat, ...), Kalimantan Utara (65) and the
+    # 2022 Papua provinces (92-96 as now numbered). Without these, their residents could not enroll.
+    # The provinces stdnum lacks get no blanket allowance: their regencies are all listed there.
+    text = resources.files("perisai.domain").joinpath("data", "nik_regencies.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    return frozenset(data["current"]) | frozenset(data["before_2022_papua_split"])
+
+
+def _regency_known(code: str) -> bool:
+    """Whether the first 4 NIK digits (province + regency/city) name a real regency."""
+    # info() answers one (prefix, properties) pair per level; an unknown level has no properties.
+    levels = numdb.get("id/loc").info(code)
+    in_stdnum = len(levels) >= 2 and bool(levels[0][1]) and bool(levels[1][1])
+    return in_stdnum or code in _regencies_missing_from_stdnum()
 
 
 def validate_nik(nik: str) -> str:
@@ -63,42 +78,34 @@ def validate_nik(nik: str) -> str:
             ) from None
         if number[12:] == "0000":
             raise DomainValidationError.single("nik", "NIK serial number (last 4 digits) must start from 0001")
-        try:
-            return stdnum_nik.validate(number)
-        except stdnum_exc.InvalidComponent:
-            if number[:2] in _PROVINCES_MISSING_FROM_STDNUM:
-                return number
-            raise
-    except stdnum_exc.InvalidComponent:
-        # Birth date was checked above, so this is the location lookup.
-        raise DomainValidationError.single(
-            "nik", "NIK region code (first 4 digits) is not a known province/regency"
-        ) from None
+        # stdnum_nik.validate checks the province only (3199..., 3100... would pass): the region is checked here.
+        if not _regency_known(number[:4]):
+            raise DomainValidationError.single(
+                "nik", "NIK region code (first 4 digits) is not a known province/regency"
+            )
+        return number
     except stdnum_exc.ValidationError:
         raise DomainValidationError.single("nik", f"NIK is not valid: expected {_NIK_FORMAT_HINT}") from None
 
 
 def _century_candidates(number: str) -> list[date]:
     day, month, yy = int(number[6:8]) % 40, int(number[8:10]), int(number[10:12])
-    out = []
+    out: list[date] = []
     for century in (1900, 2000):
-        try:
+        with contextlib.suppress(ValueError):  # 29 February exists in one century only
             out.append(date(century + yy, month, day))
-        except ValueError:
-            pass
     return out
 
 
-def nik_birth_date_and_gender(nik: str, *, on: date | None = None) -> tuple[date, Gender]:
-    """Birth date and gender encoded in a NIK.
+def nik_birth_date_and_gender(nik: str, *, on: date) -> tuple[date, Gender]:
+    """Birth date and gender encoded in a NIK, as known on ``on`` (e.g. ``clock.today_jakarta()``).
 
     The NIK holds only YY: stdnum's ``get_birth_date`` always prefers 19YY, which
     is wrong for anyone born since 2000, so the latest century whose date is not
-    after ``on`` (default: today in Jakarta) is taken.
+    after ``on`` is taken.
     """
     number = validate_nik(nik)
     stdnum_date = stdnum_nik.get_birth_date(number)
-    on = on or jakarta_today()
     past = [d for d in _century_candidates(number) if d <= on]
     birth = max(past) if past else stdnum_date
     gender: Gender = "F" if int(number[6:8]) > 40 else "M"
@@ -115,7 +122,8 @@ def check_nik_consistency(nik: str, birth_date: date, gender: str) -> None:
     errors: list[FieldError] = []
     day_field = int(number[6:8])
     encoded = (day_field % 40, int(number[8:10]), int(number[10:12]))
-    if not isinstance(birth_date, date):
+    declared: object = birth_date  # checked at run time too: callers pass request data
+    if not isinstance(declared, date):
         errors.append(FieldError("birth_date", "birth date must be a date"))
     elif (birth_date.day, birth_date.month, birth_date.year % 100) != encoded:
         errors.append(FieldError("birth_date", "birth date does not match the one encoded in the NIK"))
@@ -157,7 +165,8 @@ def normalize_mobile(phone: str) -> str:
     """E.164 (``+628...``) for an Indonesian mobile number in 08.., 628.., +628.. form."""
     import phonenumbers  # deferred: only enrollment reads phone numbers
 
-    if not isinstance(phone, str) or not _PHONE_ALLOWED.match(phone.strip()):
+    given: object = phone  # checked at run time too: callers pass request data
+    if not isinstance(given, str) or not _PHONE_ALLOWED.match(given.strip()):
         raise DomainValidationError.single("phone", f"phone number is not valid: {_PHONE_HINT}")
     raw = phone.strip()
     digits = re.sub(r"\D", "", raw)
@@ -181,27 +190,3 @@ def normalize_mobile(phone: str) -> str:
     ):
         raise DomainValidationError.single("phone", f"phone number is not a mobile number: {_PHONE_HINT}")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def mask_nik(nik: str) -> str:
-    """Log-safe NIK: first 4 (province/regency) and last 4 digits; never raises."""
-    s = "".join(str(nik).split())
-    if len(s) < 12:
-        return "*" * len(s)  # too short to reveal anything safely
-    return s[:4] + "*" * (len(s) - 8) + s[-4:]
-
-
-def mask_phone(e164: str) -> str:
-    """Log-safe phone: country code and last 3 digits, e.g. +62********890; never raises."""
-    import phonenumbers
-
-    s = "".join(str(e164).split())
-    try:
-        cc = str(phonenumbers.parse(s, None).country_code)
-    except phonenumbers.NumberParseException:
-        cc = ""
-    digits = re.sub(r"\D", "", s)
-    if len(digits) < len(cc) + 6:
-        return "*" * len(s)
-    rest = digits[len(cc) :] if cc else digits
-    return ("+" + cc if cc else "") + "*" * (len(rest) - 3) + rest[-3:]
