@@ -33,7 +33,7 @@ def repository() -> PartnerKeyRepository:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @event_source(data_class=APIGatewayAuthorizerTokenEvent)
-def handler(event: APIGatewayAuthorizerTokenEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: APIGatewayAuthorizerTokenEvent, _context: LambdaContext) -> dict[str, Any]:
     key = authenticate(event.authorization_token, repository())
     if key is None:
         metrics.add_metric(name="PartnerKeyRejected", unit="Count", value=1)

@@ -8,9 +8,9 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from perisai import snapstart
 from perisai.api import ErrorBody, build_resolver, documented, scoped
 from perisai.not_built import NotBuiltRequest, not_built
-from perisai import snapstart
 from perisai.observability import logger, metrics
 
 app = build_resolver()
@@ -23,7 +23,7 @@ app = build_resolver()
     summary="File a claim (not built yet)",
     tags=["Claims"],
 )
-def file_claim(claim: NotBuiltRequest) -> ErrorBody:
+def file_claim(claim: NotBuiltRequest) -> ErrorBody:  # noqa: ARG001  # the parameter documents the body
     raise not_built("Claims")
 
 
@@ -34,7 +34,7 @@ def file_claim(claim: NotBuiltRequest) -> ErrorBody:
     summary="A claim and its decision (not built yet)",
     tags=["Claims"],
 )
-def get_claim(claim_id: Annotated[str, Path()]) -> ErrorBody:
+def get_claim(claim_id: Annotated[str, Path()]) -> ErrorBody:  # noqa: ARG001  # names the path parameter
     raise not_built("Claims")
 
 

@@ -18,13 +18,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from perisai import aws, idempotency, snapstart
 from perisai.api import PUBLIC, build_resolver, documented, json_body, scoped
 from perisai.clock import clock
+from perisai.domain.identity import validate_nik
 from perisai.domain.months import DuesMonth
+from perisai.domain.partners import Partner
 from perisai.domain.programs import PayerType, Program, Sector
 from perisai.domain.quote import DuesQuote
-from perisai.domain.rates import RateBook
-from perisai.domain.identity import validate_nik
-from perisai.domain.partners import Partner
-from perisai.domain.rates import max_amount_rupiah
+from perisai.domain.rates import RateBook, max_amount_rupiah
 from perisai.enrollment.audit import DynamoNikAuditTrail
 from perisai.enrollment.models import EnrollmentRequest, EnrollmentResponse, ParticipantLookup, ParticipantView
 from perisai.enrollment.nik import KmsNikProtector
@@ -85,7 +84,8 @@ def _openapi() -> dict[str, Any]:
     # Generated from the functions' resolvers at build time (make build) and shipped in the layer.
     from importlib import resources  # deferred: only this route reads a packaged file
 
-    return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
+    document: dict[str, Any] = json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
+    return document
 
 
 def enrollment_request_id(request: dict[str, Any]) -> str:
@@ -130,7 +130,7 @@ def _enroll_once(request: dict[str, Any]) -> dict[str, Any]:
     tags=["Enrollment"],
 )
 def enroll(
-    enrollment: EnrollmentRequest,
+    enrollment: EnrollmentRequest,  # noqa: ARG001  # validated here (422 before any AWS call); the raw body is fingerprinted
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=8, max_length=128)],
 ) -> Response[EnrollmentResponse]:
     partner: Partner = app.context["partner"]
@@ -204,7 +204,8 @@ def quote(
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)
-    return app.resolve(event, context)
+    response: dict[str, Any] = app.resolve(event, context)
+    return response
 
 
 snapstart.register_after_restore(snapstart.renew_after_restore)

@@ -11,9 +11,9 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from perisai import snapstart
 from perisai.api import PUBLIC, ErrorBody, build_resolver, documented
 from perisai.not_built import NotBuiltRequest, not_built
-from perisai import snapstart
 from perisai.observability import logger, metrics
 
 app = build_resolver()
@@ -26,7 +26,7 @@ app = build_resolver()
     summary="Midtrans HTTP notification (not built yet)",
     tags=["Payments"],
 )
-def midtrans_notification(notification: NotBuiltRequest) -> ErrorBody:
+def midtrans_notification(notification: NotBuiltRequest) -> ErrorBody:  # noqa: ARG001  # documents the body
     raise not_built("Midtrans payment notifications")
 
 
@@ -37,7 +37,7 @@ def midtrans_notification(notification: NotBuiltRequest) -> ErrorBody:
     summary="Xendit virtual-account callback (not built yet)",
     tags=["Payments"],
 )
-def xendit_callback(callback: NotBuiltRequest) -> ErrorBody:
+def xendit_callback(callback: NotBuiltRequest) -> ErrorBody:  # noqa: ARG001  # documents the body
     raise not_built("Xendit payment callbacks")
 
 

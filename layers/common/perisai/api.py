@@ -4,7 +4,7 @@ the one place where errors become status codes and JSON bodies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel, Field
 
 from perisai import errors
-from perisai.models import Model
-from perisai.observability import logger
 from perisai.domain.partners import Partner
 from perisai.domain.rates import max_amount_rupiah
+from perisai.models import Model
+from perisai.observability import logger
 from perisai.partners.models import SECURITY_SCHEME  # there: the authorizer needs no resolver
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
@@ -45,7 +45,7 @@ class ErrorBody(Model):
 
 def error_response(
     status: int, code: str, message: str, fields: Iterable[FieldErrorBody] = (), headers: dict[str, str] | None = None
-) -> Response:
+) -> Response[Any]:
     body = ErrorBody(error=code, message=message, fields=list(fields))
     return Response(
         status_code=status,
@@ -109,14 +109,14 @@ def scoped(*any_of: str) -> dict[str, Any]:
     return {"middlewares": [require_scope(*any_of)], "security": [{SECURITY_SCHEME: [scope]} for scope in any_of]}
 
 
-def require_scope(*any_of: str) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response]:
+def require_scope(*any_of: str) -> Callable[[APIGatewayRestResolver, NextMiddleware], Response[Any]]:
     """Route middleware: the partner needs one of ``any_of`` (backoffice passes every check)."""
 
-    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    def middleware(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
         partner = partner_of(app)
         if not any(partner.can(scope) for scope in any_of):
             return error_response(403, "forbidden", f"this route needs scope {' or '.join(any_of)}")
-        app.append_context(partner=partner)
+        app.append_context(partner=partner)  # type: ignore[no-untyped-call]  # Powertools leaves it unannotated
         return next_middleware(app)
 
     return middleware
@@ -131,7 +131,7 @@ def _field_name(location: Iterable[Any]) -> str:
 
 
 class PartnerApiResolver(APIGatewayRestResolver):
-    def resolve(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
+    def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Before routing and validation: an oversized body is refused without being parsed.
         body = event.get("body") or ""
         if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
@@ -161,7 +161,7 @@ def _refused(status: int, error: str, message: str, fields: Iterable[FieldErrorB
     }
 
 
-def _unreadable_body(event: dict[str, Any]) -> dict[str, Any] | None:
+def _unreadable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """A body that is not JSON (400), or holds an integer past the policy bound (422, naming it).
 
     ``json.loads`` raises plain ValueError, not JSONDecodeError, for a number of more than 4,300
@@ -195,7 +195,7 @@ def _oversized(value: Any, bound: int, path: str = "") -> Iterable[str]:
         yield path or "body"
 
 
-def _json_or_absent(event: dict[str, Any]) -> bool:
+def _json_or_absent(event: Mapping[str, Any]) -> bool:
     """A request body is JSON (or untyped, read as JSON). Powertools would otherwise parse form and
     multipart bodies, and raise (a 500) on other media types or a multipart type without boundary."""
     if str(event.get("httpMethod", "")).upper() not in ("POST", "PUT", "PATCH"):
@@ -211,69 +211,73 @@ def build_resolver() -> APIGatewayRestResolver:
     app = PartnerApiResolver(
         enable_validation=True, response_validation_error_http_code=HTTPStatus.INTERNAL_SERVER_ERROR
     )
-
-    @app.exception_handler(RequestValidationError)
-    def _invalid_request(exc: RequestValidationError) -> Response:
-        fields = []
-        for err in exc.errors():
-            loc = err.get("loc", ())
-            message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-            if err.get("type") == "json_invalid":
-                return error_response(400, "malformed_json", "request body is not valid JSON")
-            fields.append(FieldErrorBody(field=_field_name(loc), message=message))
-        names = ", ".join(dict.fromkeys(f.field for f in fields))
-        return error_response(422, "validation_error", f"invalid fields: {names}", fields)
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def _unsupported_media_type(exc: RequestUnsupportedContentType) -> Response:
-        # e.g. Content-Type: text/plain: the client's mistake, not a 500.
-        return error_response(415, "unsupported_media_type", "request body must be application/json")
-
-    @app.exception_handler(errors.DomainValidationError)
-    def _invalid_domain(exc: errors.DomainValidationError) -> Response:
-        fields = [FieldErrorBody(field=f.field, message=f.message) for f in exc.fields]
-        names = ", ".join(dict.fromkeys(f.field for f in fields))
-        return error_response(422, "validation_error", f"invalid fields: {names}", fields)
-
-    simple: dict[type[Exception], tuple[int, str]] = {
-        errors.NotFound: (404, "not_found"),
-        errors.AlreadyEnrolled: (409, "already_enrolled"),
-        errors.Forbidden: (403, "forbidden"),
-        errors.IdempotencyKeyReused: (422, "idempotency_key_reused"),
-        errors.RequestInProgress: (409, "request_in_progress"),
-        errors.RulesNotInForce: (422, "rules_not_in_force"),
-        errors.NotBuilt: (501, "not_implemented"),
+    handlers: dict[type[Exception], Callable[[Any], Response[Any]]] = {
+        RequestValidationError: _invalid_request,
+        RequestUnsupportedContentType: _unsupported_media_type,
+        errors.DomainValidationError: _invalid_domain,
+        errors.NotFound: _simple_handler(404, "not_found"),
+        errors.AlreadyEnrolled: _simple_handler(409, "already_enrolled"),
+        errors.Forbidden: _simple_handler(403, "forbidden"),
+        errors.IdempotencyKeyReused: _simple_handler(422, "idempotency_key_reused"),
+        errors.RequestInProgress: _simple_handler(409, "request_in_progress"),
+        errors.RulesNotInForce: _simple_handler(422, "rules_not_in_force"),
+        errors.NotBuilt: _simple_handler(501, "not_implemented"),
+        errors.DependencyUnavailable: _unavailable,
+        Exception: _unexpected,
     }
-    for exc_class, (status, code) in simple.items():
-        app.exception_handler(exc_class)(_simple_handler(status, code))
-
-    @app.exception_handler(errors.DependencyUnavailable)
-    def _unavailable(exc: errors.DependencyUnavailable) -> Response:
-        logger.warning("dependency unavailable", extra={"reason": str(exc)})
-        return error_response(
-            503, "service_unavailable", "a dependency is unavailable; retry later", headers={"Retry-After": "1"}
-        )
-
-    @app.not_found
-    def _not_found(exc: NotFoundError) -> Response:
-        return error_response(404, "not_found", "no such route")
-
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return error_response(500, "internal_error", "internal error")
-
+    for exc_class, handle in handlers.items():
+        app.exception_handler(exc_class)(handle)
+    app.not_found(_no_such_route)
     return app
 
 
-def _simple_handler(status: int, code: str) -> Callable[[Exception], Response]:
-    def handle(exc: Exception) -> Response:
+def _invalid_request(exc: RequestValidationError) -> Response[Any]:
+    fields = []
+    for err in exc.errors():
+        loc = err.get("loc", ())
+        message = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+        if err.get("type") == "json_invalid":
+            return error_response(400, "malformed_json", "request body is not valid JSON")
+        fields.append(FieldErrorBody(field=_field_name(loc), message=message))
+    names = ", ".join(dict.fromkeys(f.field for f in fields))
+    return error_response(422, "validation_error", f"invalid fields: {names}", fields)
+
+
+def _unsupported_media_type(_exc: RequestUnsupportedContentType) -> Response[Any]:
+    # e.g. Content-Type: text/plain: the client's mistake, not a 500.
+    return error_response(415, "unsupported_media_type", "request body must be application/json")
+
+
+def _invalid_domain(exc: errors.DomainValidationError) -> Response[Any]:
+    fields = [FieldErrorBody(field=f.field, message=f.message) for f in exc.fields]
+    names = ", ".join(dict.fromkeys(f.field for f in fields))
+    return error_response(422, "validation_error", f"invalid fields: {names}", fields)
+
+
+def _unavailable(exc: errors.DependencyUnavailable) -> Response[Any]:
+    logger.warning("dependency unavailable", extra={"reason": str(exc)})
+    return error_response(
+        503, "service_unavailable", "a dependency is unavailable; retry later", headers={"Retry-After": "1"}
+    )
+
+
+def _no_such_route(_exc: NotFoundError) -> Response[Any]:
+    return error_response(404, "not_found", "no such route")
+
+
+def _unexpected(_exc: Exception) -> Response[Any]:
+    logger.exception("unhandled error")
+    return error_response(500, "internal_error", "internal error")
+
+
+def _simple_handler(status: int, code: str) -> Callable[[Exception], Response[Any]]:
+    def handle(exc: Exception) -> Response[Any]:
         return error_response(status, code, str(exc))
 
     return handle
 
 
-def json_body(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_body(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response[Any]:
     """A model with a status other than 200 (the resolver validates and serializes it)."""
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=model, headers=headers)
 

@@ -17,8 +17,6 @@ from botocore.exceptions import ConnectionError as AwsConnectionError
 
 _lock = threading.Lock()
 
-# Standard retry mode backs off on throttling; the SDK retries before we surface an error.
-_RETRIES = {"max_attempts": 4, "mode": "standard"}
 _CONNECT_TIMEOUT_SECONDS = 2
 
 # What an AWS call raises when the service or the network fails (after the SDK's own retries):
@@ -38,7 +36,9 @@ def config() -> Config:
     from perisai.settings import AwsCallEnv
 
     return Config(
-        retries=_RETRIES,
+        # The one retry layer: standard mode backs off on throttling and transient errors; the
+        # data-access code does not retry again on top.
+        retries={"max_attempts": 4, "mode": "standard"},
         connect_timeout=_CONNECT_TIMEOUT_SECONDS,
         read_timeout=AwsCallEnv.load().read_timeout_seconds,
     )
@@ -47,7 +47,9 @@ def config() -> Config:
 @cache
 def client(service: str) -> Any:
     with _lock:  # boto3 sessions are not thread-safe while creating clients
-        return _session().client(service, config=config())
+        # Any: callers name the service at run time; boto3-stubs types only literal names.
+        session: Any = _session()
+        return session.client(service, config=config())
 
 
 def reset() -> None:

@@ -64,6 +64,8 @@ def error_code(exc: Exception) -> str:
     return type(exc).__name__
 
 
-def cancellation_codes(exc: ClientError) -> list[str]:
-    """Per-item reasons of a cancelled transaction, in TransactItems order."""
+def cancellation_codes(exc: Exception) -> list[str]:
+    """Per-item reasons of a cancelled transaction, in TransactItems order (none for other errors)."""
+    if not isinstance(exc, ClientError):
+        return []
     return [str(r.get("Code", "None")) for r in exc.response.get("CancellationReasons", [])]

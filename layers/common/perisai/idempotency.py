@@ -76,7 +76,7 @@ def once(
             **extra,
         }
         try:
-            result = wrapped(request=request)
+            result: dict[str, Any] = wrapped(request=request)
         except IdempotencyValidationError as exc:
             raise IdempotencyKeyReused() from exc
         except IdempotencyAlreadyInProgressError as exc:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = [
     "ON_LAMBDA",
@@ -46,26 +49,35 @@ _pending = Hooks()
 _lock = threading.Lock()
 
 
-def _stand_in_before_snapshot(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-    with _lock:
-        _pending.before_snapshot.append((func, args, kwargs))
-    return func
+F = TypeVar("F", bound=Callable[..., Any])
 
-
-def _stand_in_after_restore(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Callable[..., Any]:
-    with _lock:
-        _pending.after_restore.append((func, args, kwargs))
-    return func
-
-
-try:  # present in Lambda's managed Python runtimes
-    from snapshot_restore_py import register_after_restore, register_before_snapshot
+try:  # Lambda's managed Python runtimes ship it
+    import snapshot_restore_py as _lambda_hooks
 
     ON_LAMBDA = True
 except ImportError:
-    register_before_snapshot = _stand_in_before_snapshot
-    register_after_restore = _stand_in_after_restore
+    _lambda_hooks = None
     ON_LAMBDA = False
+
+
+def register_before_snapshot(func: F, *args: Any, **kwargs: Any) -> F:
+    """Run ``func`` once before the snapshot (usable as a decorator)."""
+    if _lambda_hooks is not None:
+        _lambda_hooks.register_before_snapshot(func, *args, **kwargs)
+    else:
+        with _lock:
+            _pending.before_snapshot.append((func, args, kwargs))
+    return func
+
+
+def register_after_restore(func: F, *args: Any, **kwargs: Any) -> F:
+    """Run ``func`` after every restore from the snapshot (usable as a decorator)."""
+    if _lambda_hooks is not None:
+        _lambda_hooks.register_after_restore(func, *args, **kwargs)
+    else:
+        with _lock:
+            _pending.after_restore.append((func, args, kwargs))
+    return func
 
 
 def take_hooks() -> Hooks:
@@ -93,7 +105,7 @@ class PrimingContext:
         return 10_000
 
 
-PRIMING_CONTEXT = PrimingContext()
+PRIMING_CONTEXT = cast("LambdaContext", PrimingContext())
 
 
 def api_event(method: str, path: str, query: dict[str, str], body: str | None) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class KmsNikProtector:
 
     def encrypt(self, nik: str, participant_id: str) -> str:
         try:
-            return self._masking.encrypt(nik, purpose="participant-nik", participant_id=participant_id)
+            return str(self._masking.encrypt(nik, purpose="participant-nik", participant_id=participant_id))
         except Exception as exc:  # the encryption SDK wraps KMS errors in its own types
             raise DependencyUnavailable("NIK encryption unavailable") from exc
 

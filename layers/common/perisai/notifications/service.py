@@ -8,10 +8,10 @@ from typing import Any
 from perisai.clock import clock
 from perisai.domain.months import DuesMonth
 from perisai.enrollment.models import ParticipantEnrolled
-from perisai.participants.repository import ParticipantRepository
 from perisai.notifications import messages
 from perisai.notifications.sender import Delivery, SendOutcome, SmsSender
 from perisai.observability import metrics
+from perisai.participants.repository import ParticipantRepository
 from perisai.settings import NotifierEnv
 
 

@@ -19,7 +19,8 @@ _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 @cache
 def api_document() -> dict[str, Any]:
-    return json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
+    document: dict[str, Any] = json.loads(resources.files("perisai").joinpath("openapi.json").read_text())
+    return document
 
 
 def allowed_routes(document: dict[str, Any], scopes: frozenset[str]) -> list[tuple[str, str]]:
