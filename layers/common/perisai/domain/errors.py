@@ -19,8 +19,8 @@ class DomainError(Exception):
 class DomainValidationError(DomainError):
     """Input breaks a rule; names every offending field so clients can show them all at once."""
 
-    def __init__(self, fields: Iterable[FieldError | tuple[str, str]]) -> None:
-        self.fields: list[FieldError] = [f if isinstance(f, FieldError) else FieldError(f[0], f[1]) for f in fields]
+    def __init__(self, fields: Iterable[FieldError]) -> None:
+        self.fields: list[FieldError] = list(fields)
         if not self.fields:
             raise ValueError("DomainValidationError needs at least one field error")
         super().__init__("; ".join(f"{f.field}: {f.message}" for f in self.fields))
