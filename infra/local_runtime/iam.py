@@ -8,8 +8,12 @@ Powertools', the Encryption SDK's) is checked against its role's statements and 
 would refuse it.
 
 Resources are compared where the call names them (DynamoDB tables and indexes, KMS keys by ARN,
-Secrets Manager secrets, EventBridge buses); other calls are checked by action only. Conditions
-in statements are not evaluated (the stack writes none on these roles).
+Secrets Manager secrets, EventBridge buses); other calls are checked by action only. Of the
+conditions, ``dynamodb:LeadingKeys`` is evaluated (the partition keys of the items a GetItem,
+PutItem, UpdateItem, DeleteItem or each item of a transaction touches) with the String
+operators and their ForAllValues / ForAnyValue set forms; a statement with any other condition
+never allows locally (and a Deny with one always applies), so a grant the guard cannot read fails
+here rather than on AWS.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import fnmatch
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.client
@@ -35,6 +39,10 @@ _TRANSACT_WRITE_ACTIONS = {
 }
 
 
+LEADING_KEYS = "dynamodb:LeadingKeys"
+_SINGLE_ITEM = {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+
+
 @dataclass(frozen=True)
 class Statement:
     """A role statement with its resources resolved to local ARNs (patterns with * and ?)."""
@@ -42,48 +50,70 @@ class Statement:
     allow: bool
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Request:
+    """What one call needs authorized: an action on a resource (None: a resource this module does
+    not read, checked by action only), with the condition keys the call carries."""
+
+    action: str
+    resource: str | None
+    leading_keys: tuple[str, ...] | None = None  # None: not known for this call
 
 
 def requests_of_call(
-    service: str, operation: str, params: dict[str, Any], region: str, account: str
-) -> list[tuple[str, str | None]]:
-    """(action, resource ARN) pairs the call needs authorized; None where the call names no
-    resource this module knows how to read (checked by action only)."""
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    region: str,
+    account: str,
+    partition_keys: dict[str, str] | None = None,
+) -> list[Request]:
+    """The requests a call makes IAM decide. ``partition_keys``: table name -> its partition key
+    attribute, to read the items' ``dynamodb:LeadingKeys``."""
     if service == "dynamodb":
 
         def table(name: str, index: str | None = None) -> str:
             arn = name if name.startswith("arn:") else f"arn:aws:dynamodb:{region}:{account}:table/{name}"
             return f"{arn}/index/{index}" if index else arn
 
-        if operation == "TransactWriteItems":
+        def leading(name: str, key: dict[str, Any] | None) -> tuple[str, ...] | None:
+            attribute = (partition_keys or {}).get(name.rsplit("/", 1)[-1])
+            value = (key or {}).get(attribute or "", {})
+            return (str(next(iter(value.values()))),) if attribute and value else None
+
+        if operation in ("TransactWriteItems", "TransactGetItems"):
             out = []
             for item in params.get("TransactItems", []):
                 for kind, body in item.items():
-                    if kind in _TRANSACT_WRITE_ACTIONS:
-                        out.append((f"dynamodb:{_TRANSACT_WRITE_ACTIONS[kind]}", table(body["TableName"])))
+                    action = "GetItem" if kind == "Get" else _TRANSACT_WRITE_ACTIONS.get(kind)
+                    if action:
+                        key = body.get("Item") if kind == "Put" else body.get("Key")
+                        name = body["TableName"]
+                        out.append(Request(f"dynamodb:{action}", table(name), leading(name, key)))
             return list(dict.fromkeys(out))
-        if operation == "TransactGetItems":
-            return list(
-                dict.fromkeys(
-                    ("dynamodb:GetItem", table(i["Get"]["TableName"])) for i in params.get("TransactItems", [])
-                )
-            )
         if "TableName" in params:
-            return [(f"dynamodb:{operation}", table(params["TableName"], params.get("IndexName")))]
+            name = params["TableName"]
+            keys = None
+            if operation in _SINGLE_ITEM:
+                keys = leading(name, params.get("Item") if operation == "PutItem" else params.get("Key"))
+            return [Request(f"dynamodb:{operation}", table(name, params.get("IndexName")), keys)]
     if service == "kms" and str(params.get("KeyId", "")).startswith("arn:aws:kms:"):
-        return [(f"kms:{operation}", params["KeyId"])]
+        return [Request(f"kms:{operation}", params["KeyId"])]
     if service == "secretsmanager" and str(params.get("SecretId", "")).startswith("arn:"):
-        return [(f"secretsmanager:{operation}", params["SecretId"])]
+        return [Request(f"secretsmanager:{operation}", params["SecretId"])]
     if service == "events" and operation == "PutEvents":
         buses = {entry.get("EventBusName", "default") for entry in params.get("Entries", [])}
         return [
-            (
+            Request(
                 "events:PutEvents",
                 bus if bus.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{bus}",
             )
             for bus in sorted(buses)
         ]
-    return [(f"{service}:{operation}", None)]
+    return [Request(f"{service}:{operation}", None)]
 
 
 def _matches(patterns: tuple[str, ...], value: str, *, case_sensitive: bool) -> bool:
@@ -92,14 +122,56 @@ def _matches(patterns: tuple[str, ...], value: str, *, case_sensitive: bool) -> 
     return any(fnmatch.fnmatchcase(value, p if case_sensitive else p.lower()) for p in patterns)
 
 
-def allows(statements: tuple[Statement, ...], action: str, resource: str | None) -> bool:
+def _condition_holds(operator: str, key: str, wanted: Any, leading_keys: tuple[str, ...] | None) -> bool | None:
+    """One condition of a statement; None where this module cannot evaluate it."""
+    if key != LEADING_KEYS or leading_keys is None:
+        return None
+    qualifier, _, test = operator.rpartition(":")
+    patterns = tuple(wanted) if isinstance(wanted, list) else (wanted,)
+    if test in ("StringLike", "StringNotLike"):
+        match = lambda v: _matches(patterns, v, case_sensitive=True)  # noqa: E731
+    elif test in ("StringEquals", "StringNotEquals"):
+        match = lambda v: v in patterns  # noqa: E731
+    else:
+        return None
+    negate = "Not" in test
+    hits = [match(v) != negate for v in leading_keys]
+    if qualifier == "ForAllValues":
+        return all(hits)
+    if qualifier == "ForAnyValue":
+        return any(hits)
+    if qualifier == "" and len(leading_keys) == 1:
+        return hits[0]
+    return None
+
+
+def _conditions_hold(statement: Statement, leading_keys: tuple[str, ...] | None) -> bool | None:
+    verdicts = [
+        _condition_holds(operator, key, wanted, leading_keys)
+        for operator, block in statement.conditions.items()
+        for key, wanted in block.items()
+    ]
+    if None in verdicts:
+        return None
+    return all(verdicts)
+
+
+def allows(
+    statements: tuple[Statement, ...], action: str, resource: str | None, leading_keys: tuple[str, ...] | None = None
+) -> bool:
     """IAM's verdict: denied if a Deny statement matches, else allowed if an Allow does. Actions
-    match case-insensitively, resources case-sensitively; an unknown resource matches any."""
+    match case-insensitively, resources case-sensitively; an unknown resource matches any. A
+    condition this module cannot evaluate keeps an Allow from applying and lets a Deny apply."""
 
     def applies(statement: Statement) -> bool:
-        return _matches(statement.actions, action, case_sensitive=False) and (
-            resource is None or _matches(statement.resources, resource, case_sensitive=True)
-        )
+        if not _matches(statement.actions, action, case_sensitive=False):
+            return False
+        if resource is not None and not _matches(statement.resources, resource, case_sensitive=True):
+            return False
+        if not statement.conditions:
+            return True
+        holds = _conditions_hold(statement, leading_keys)
+        return (not statement.allow) if holds is None else holds
 
     matched = [s for s in statements if applies(s)]
     return any(s.allow for s in matched) and not any(not s.allow for s in matched)
@@ -108,12 +180,14 @@ def allows(statements: tuple[Statement, ...], action: str, resource: str | None)
 class RoleGuard:
     """Refuses a running handler's AWS calls that its role does not allow."""
 
-    def __init__(self, region: str, account: str) -> None:
+    def __init__(self, region: str, account: str, partition_keys: dict[str, str] | None = None) -> None:
         self._region = region
         self._account = account
+        self._partition_keys = partition_keys or {}
         self._state = threading.local()
         self._patch = MethodPatch(botocore.client.BaseClient, "_make_api_call", self._checking)
         self._decisions: dict[tuple[int, str, str | None], bool] = {}
+        self._conditional: dict[int, bool] = {}
         self.refused: list[tuple[str, str]] = []  # (function, action on resource), for the log
 
     @contextmanager
@@ -129,11 +203,17 @@ class RoleGuard:
         finally:
             stack.pop()
 
-    def _allowed(self, statements: tuple[Statement, ...], action: str, resource: str | None) -> bool:
-        # Decided once per role, action and resource: the check must not weigh on handler timings.
-        key = (id(statements), action, resource)
+    def _allowed(self, statements: tuple[Statement, ...], request: Request) -> bool:
+        # Decided once per role, action and resource (the check must not weigh on handler timings),
+        # except for roles with conditions: those depend on the items too.
+        role = id(statements)
+        if role not in self._conditional:
+            self._conditional[role] = any(s.conditions for s in statements)
+        if self._conditional[role]:
+            return allows(statements, request.action, request.resource, request.leading_keys)
+        key = (role, request.action, request.resource)
         if key not in self._decisions:
-            self._decisions[key] = allows(statements, action, resource)
+            self._decisions[key] = allows(statements, request.action, request.resource)
         return self._decisions[key]
 
     def check(self, service: str, operation: str, params: dict[str, Any]) -> None:
@@ -142,9 +222,11 @@ class RoleGuard:
             return
         function, statements = stack[-1]
         role = statements()
-        for action, resource in requests_of_call(service, operation, params, self._region, self._account):
-            if not self._allowed(role, action, resource):
-                what = f"{action} on {resource}" if resource else action
+        for request in requests_of_call(service, operation, params, self._region, self._account, self._partition_keys):
+            if not self._allowed(role, request):
+                what = f"{request.action} on {request.resource}" if request.resource else request.action
+                if request.leading_keys:
+                    what += f" (partition key {', '.join(request.leading_keys)})"
                 self.refused.append((function, what))
                 raise ClientError(
                     {
