@@ -11,6 +11,9 @@ on AWS (DynamoDB conditions and transactions, the idempotency records):
 
 - ``EnvironmentPool``: each function has environments, each a fresh copy of its handler module;
   an invocation takes an idle one (warm) or starts a new one (a cold start).
+  With SnapStart, a new environment runs the handler's runtime hooks right after the import
+  (before-snapshot, then after-restore), as Lambda does when it publishes the version and then
+  restores the snapshot into a new environment.
 - ``Interleaver``: handler code runs one invocation at a time, and an invocation gives its turn
   away while its AWS request is in flight, its process-wide state saved and put back after. So
   invocations interleave at every AWS call, the only points where they can observe each other.
@@ -21,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -159,14 +163,14 @@ class EnvironmentPool:
         self._lock = threading.Lock()
 
     @contextmanager
-    def environment(self, source: str, module_name: str) -> Iterator[ModuleType]:
+    def environment(self, source: str, module_name: str, *, snap_start: bool = False) -> Iterator[ModuleType]:
         """An environment for one invocation: an idle one if there is one, else a new one."""
         key = f"{source}/{module_name}"
         with self._lock:
             idle = self._idle.setdefault(key, [])
             module = idle.pop() if idle else None
         if module is None:
-            module = self._start(source, module_name)
+            module = self._start(source, module_name, snap_start)
         try:
             yield module
         finally:
@@ -178,7 +182,7 @@ class EnvironmentPool:
         with self._lock:
             return self._started.get(f"{source}/{module_name}", 0)
 
-    def _start(self, source: str, module_name: str) -> ModuleType:
+    def _start(self, source: str, module_name: str, snap_start: bool) -> ModuleType:
         # No lock is held while the module runs: its imports take Python's import locks, and an
         # invocation's turn may pass on meanwhile (handler modules make no AWS call at import).
         key = f"{source}/{module_name}"
@@ -190,5 +194,33 @@ class EnvironmentPool:
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
-        spec.loader.exec_module(module)
+        from perisai import snapstart
+
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            # The hooks this import registered (handler code runs on one invocation's turn at a
+            # time and makes no AWS call at import, so no other environment registers any meanwhile).
+            hooks = snapstart.take_hooks()
+        if snap_start:
+            for phase, run in (
+                ("before-snapshot", hooks.run_before_snapshot),
+                ("after-restore", hooks.run_after_restore),
+            ):
+                try:
+                    run()
+                except Exception as exc:
+                    # Lambda fails the version's publication (before-snapshot) or the restore
+                    # (after-restore): this environment never serves, and the log says why.
+                    print(
+                        f"[local] {source}/{module_name}: SnapStart {phase} hook failed, environment "
+                        f"discarded:\n{traceback.format_exc()}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    raise SnapStartHookError(f"{source}/{module_name}: {phase} hook failed: {exc!r}") from exc
         return module
+
+
+class SnapStartHookError(RuntimeError):
+    """A SnapStart runtime hook raised: the environment is discarded, the invocation fails."""

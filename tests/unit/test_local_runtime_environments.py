@@ -7,7 +7,9 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from local_runtime.environments import EnvironmentPool, Interleaver, Shared
+import pytest
+
+from local_runtime.environments import EnvironmentPool, Interleaver, Shared, SnapStartHookError
 
 
 class Router:
@@ -114,9 +116,8 @@ def test_a_busy_environment_is_not_shared_and_an_idle_one_is_reused(tmp_path: Pa
     (tmp_path / "functions" / "greet").mkdir(parents=True)
     (tmp_path / "functions" / "greet" / "handler.py").write_text("state = {}\n")
     pool = EnvironmentPool(tmp_path)
-    with pool.environment("functions/greet", "handler") as one:
-        with pool.environment("functions/greet", "handler") as two:
-            assert one is not two and one.state is not two.state
+    with pool.environment("functions/greet", "handler") as one, pool.environment("functions/greet", "handler") as two:
+        assert one is not two and one.state is not two.state
     with pool.environment("functions/greet", "handler") as again:
         assert again in (one, two)
     assert pool.started("functions/greet", "handler") == 2
@@ -136,3 +137,63 @@ def test_the_powertools_state_kept_per_invocation_exists_in_the_installed_powert
             assert hasattr(shared.owner, shared.name) or shared.name in shared.owner.__annotations__, shared
         else:
             assert isinstance(getattr(shared.owner, shared.name), dict), shared
+
+
+PRIMED_HANDLER = """
+from perisai import snapstart
+
+ran = []
+snapstart.register_before_snapshot(lambda: ran.append("before_snapshot"))
+snapstart.register_after_restore(lambda: ran.append("after_restore"))
+"""
+
+
+def _handler(tmp_path: Path, name: str, source: str) -> str:
+    (tmp_path / "functions" / name).mkdir(parents=True)
+    (tmp_path / "functions" / name / "handler.py").write_text(source)
+    return f"functions/{name}"
+
+
+def test_snapstart_hooks_run_once_in_each_new_environment_before_its_first_invocation(tmp_path: Path) -> None:
+    function = _handler(tmp_path, "primed", PRIMED_HANDLER)
+    pool = EnvironmentPool(tmp_path)
+    with pool.environment(function, "handler", snap_start=True) as one:
+        assert one.ran == ["before_snapshot", "after_restore"]
+        with pool.environment(function, "handler", snap_start=True) as two:
+            assert two is not one
+            assert two.ran == ["before_snapshot", "after_restore"]  # its own hooks, run again
+    with pool.environment(function, "handler", snap_start=True) as warm:
+        assert warm in (one, two)
+    assert one.ran == two.ran == ["before_snapshot", "after_restore"]  # a warm invocation runs none
+
+
+def test_without_snapstart_the_hooks_are_not_run_and_do_not_leak_into_another_function(tmp_path: Path) -> None:
+    from perisai import snapstart
+
+    plain = _handler(tmp_path, "plain", PRIMED_HANDLER)
+    pool = EnvironmentPool(tmp_path)
+    with pool.environment(plain, "handler") as module:
+        assert module.ran == []
+    assert snapstart.take_hooks().before_snapshot == []
+
+
+def test_a_failing_hook_fails_the_invocation_loudly_and_discards_the_environment(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = _handler(
+        tmp_path,
+        "broken",
+        "from perisai import snapstart\n"
+        "def prime():\n    raise RuntimeError('priming needs the network')\n"
+        "snapstart.register_before_snapshot(prime)\n",
+    )
+    pool = EnvironmentPool(tmp_path)
+    for attempt in (1, 2):
+        with (
+            pytest.raises(SnapStartHookError, match="before-snapshot hook failed"),
+            pool.environment(broken, "handler", snap_start=True),
+        ):
+            pass
+        assert pool.started(broken, "handler") == attempt  # never reused: a new one each time
+    logged = capsys.readouterr().err
+    assert "SnapStart before-snapshot hook failed" in logged and "priming needs the network" in logged
