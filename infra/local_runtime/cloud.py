@@ -114,6 +114,21 @@ class LocalCloud:
                 "Ref": name,
                 "Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
             }
+        # Versions and aliases (Ref: their qualified ARN); each function has one published version locally.
+        for logical_id, function in self.model.aliases.items():
+            resource = self.model.resources[logical_id]
+            qualifier = resource["Properties"].get("Name", "1")  # an alias's name, a version's number
+            arn = f"{self.physical[function]['Arn']}:{qualifier}"
+            self.physical[logical_id] = {"Ref": arn, "Arn": arn, "Version": "1"}
+
+    def partition_keys(self) -> dict[str, str]:
+        """Table name -> its partition key attribute (IAM's dynamodb:LeadingKeys)."""
+        return {
+            self.physical[t.logical_id]["Ref"]: next(
+                k["AttributeName"] for k in t.properties["KeySchema"] if k["KeyType"] == "HASH"
+            )
+            for t in self.model.tables
+        }
 
     def _create_table(self, logical_id: str, props: dict[str, Any]) -> None:
         name = f"local-{logical_id}"

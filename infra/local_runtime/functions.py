@@ -30,10 +30,14 @@ class LambdaContext:
     function_version: str = "$LATEST"
     log_group_name: str = "/aws/lambda/local"
     log_stream_name: str = "local"
+    alias: str | None = None  # triggers invoke the alias: its version runs
     _deadline: float = 0.0
 
     def __post_init__(self) -> None:
-        self.invoked_function_arn = f"arn:aws:lambda:ap-southeast-3:123456789012:function:{self.function_name}"
+        self.invoked_function_arn = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+        if self.alias:
+            self.invoked_function_arn += f":{self.alias}"
+            self.function_version = "1"
         self._deadline = time.monotonic() + self.timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -59,7 +63,7 @@ class Functions:
         self.interleaver = Interleaver()
         self.interleaver.install()
         self.invocations: list[Invocation] = []
-        self.roles = RoleGuard(REGION, ACCOUNT)
+        self.roles = RoleGuard(REGION, ACCOUNT, cloud.partition_keys())
         self.roles.install()
         self._role_statements: dict[str, tuple[Statement, ...]] = {}
         for layer in model.layers:
@@ -90,13 +94,16 @@ class Functions:
         spec = self._model.functions[logical_id]
         module_name, function_name = spec.handler.rsplit(".", 1)
         context = LambdaContext(
-            function_name=f"local-{logical_id}", memory_limit_in_mb=spec.memory, timeout_seconds=spec.timeout
+            function_name=f"local-{logical_id}",
+            memory_limit_in_mb=spec.memory,
+            timeout_seconds=spec.timeout,
+            alias=spec.alias,
         )
         started = time.perf_counter()
         try:
             with (
                 self.interleaver.invocation(),
-                self.environments.environment(spec.source, module_name) as module,
+                self.environments.environment(spec.source, module_name, snap_start=spec.snap_start) as module,
                 self.roles.acting_as(self.name_of(logical_id), lambda: self.statements(logical_id)),
             ):
                 result = getattr(module, function_name)(event, context)
@@ -110,7 +117,7 @@ class Functions:
         """The function's role statements with their resources resolved to local ARNs."""
         if logical_id not in self._role_statements:
             self._role_statements[logical_id] = tuple(
-                Statement(p.allow, p.actions, self._resources(p.resources))
+                Statement(p.allow, p.actions, self._resources(p.resources), p.conditions)
                 for p in self._model.functions[logical_id].permissions
             )
         return self._role_statements[logical_id]
@@ -134,5 +141,6 @@ class Functions:
 
     def _module(self, source: str, module_name: str) -> ModuleType:
         """A warm environment's handler module (for callers that invoke it directly, one at a time)."""
-        with self.environments.environment(source, module_name) as module:
+        snap_start = any(s.snap_start for s in self._model.functions.values() if s.source == source)
+        with self.environments.environment(source, module_name, snap_start=snap_start) as module:
             return module

@@ -1,5 +1,12 @@
-"""API Gateway (REST, Lambda proxy) as the stack defines it: routes, TOKEN authorizer with
-its result cache, required-header validation and JSON gateway responses."""
+"""API Gateway (REST) as the stack defines it: Lambda proxy routes, MOCK methods (ANY -> 405),
+TOKEN authorizer with its result cache, required-header validation and JSON gateway responses.
+
+A method is routed as API Gateway routes it: the resource's own method first, then its ANY
+method; a path with no resource (or a resource without methods) is MISSING_AUTHENTICATION_TOKEN.
+API Gateway accepts only DELETE, GET, HEAD, OPTIONS, PATCH, POST and PUT; any other method name
+(QUERY, PROPFIND, ...) is served locally like a method the path does not define (its ANY mock:
+the JSON 405), a choice, so that no client ever gets the HTTP server's HTML or a 5xx.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +21,13 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from local_runtime.functions import Functions
-from local_runtime.template import Authorizer, Route, StackModel, UsagePlan
+from local_runtime.template import Authorizer, MockMethod, Route, StackModel, UsagePlan
 
 REGION = "ap-southeast-3"
 ACCOUNT = "123456789012"
 API_ID = "localapi"
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+API_GATEWAY_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
 
 
 @dataclass
@@ -33,7 +41,9 @@ class ApiGateway:
     def __init__(self, model: StackModel, functions: Functions) -> None:
         self._model = model
         self._functions = functions
-        self._routes = [(route, _compile(route.path)) for route in model.routes]
+        self._routes: list[tuple[Route | MockMethod, re.Pattern[str]]] = [
+            (route, _compile(route.path)) for route in [*model.routes, *model.mocks]
+        ]
         self._cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._cache_lock = threading.Lock()
         self._meters: dict[str, _Meter] = {}
@@ -51,8 +61,10 @@ class ApiGateway:
         route, path_params = self._match(method, path)
         if route is None:
             return self._gateway_error("MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token")
-
         request_id = str(uuid.uuid4())
+        if isinstance(route, MockMethod):
+            return self._mock(route, method, headers, body, request_id)
+
         authorizer_context: dict[str, Any] | None = None
         if route.authorizer:
             outcome = self._authorize(self._model.authorizers[route.authorizer], method, route, headers)
@@ -133,7 +145,11 @@ class ApiGateway:
             except Exception as exc:
                 if str(exc) == "Unauthorized":
                     return self._gateway_error("UNAUTHORIZED", 401, "Unauthorized")
-                return self._gateway_error("AUTHORIZER_FAILURE", 500, "Authorizer error")
+                # Any other error of the authorizer function: API Gateway's "Authorizer
+                # Configuration Error" (AuthorizerConfigurationException), 500 unless the stack says.
+                return self._gateway_error("AUTHORIZER_CONFIGURATION_ERROR", 500, "Authorizer error")
+            if not isinstance(policy, dict) or not isinstance(policy.get("policyDocument"), dict):
+                return self._gateway_error("AUTHORIZER_CONFIGURATION_ERROR", 500, "Authorizer error")
             if authorizer.ttl_seconds > 0:
                 with self._cache_lock:
                     self._cache[cache_key] = (time.monotonic() + authorizer.ttl_seconds, policy)
@@ -164,12 +180,43 @@ class ApiGateway:
 
     # -- matching and responses -------------------------------------------------
 
-    def _match(self, method: str, path: str) -> tuple[Route | None, dict[str, str]]:
-        for route, pattern in self._routes:
-            found = pattern.fullmatch(path)
-            if found and route.method in (method, "ANY"):
-                return route, found.groupdict()
+    def _match(self, method: str, path: str) -> tuple[Route | MockMethod | None, dict[str, str]]:
+        """The resource's own method, else its ANY method (as API Gateway prefers them)."""
+        candidates = [(route, found) for route, pattern in self._routes if (found := pattern.fullmatch(path))]
+        for wanted in (method, "ANY"):
+            for route, found in candidates:
+                if route.method == wanted:
+                    return route, found.groupdict()
         return None, {}
+
+    def _mock(
+        self, mock: MockMethod, method: str, headers: dict[str, str], body: bytes, request_id: str
+    ) -> HttpResponse:
+        """A MOCK integration: the request template's statusCode picks the integration response."""
+        media_type = (_header(headers, "Content-Type") or "application/json").split(";")[0].strip().lower()
+        template = next((t for k, t in mock.request_templates.items() if k.lower() == media_type), None)
+        if template is None:
+            if mock.passthrough == "NEVER" or (mock.passthrough == "WHEN_NO_TEMPLATES" and mock.request_templates):
+                return self._gateway_error("UNSUPPORTED_MEDIA_TYPE", 415, "Unsupported Media Type")
+            template = body.decode("utf-8", errors="replace")
+        try:
+            status = str(int(json.loads(template)["statusCode"]))
+        except (ValueError, KeyError, TypeError):
+            # API Gateway: "Unable to parse statusCode", a configuration error of the integration.
+            return self._gateway_error("API_CONFIGURATION_ERROR", 500, "Internal server error")
+        chosen = next(
+            (r for r in mock.responses if r.selection_pattern and re.fullmatch(r.selection_pattern, status)), None
+        ) or next((r for r in mock.responses if not r.selection_pattern), None)
+        if chosen is None:
+            return self._gateway_error("API_CONFIGURATION_ERROR", 500, "Internal server error")
+        media_out, body_template = next(iter(chosen.templates.items()), ("application/json", ""))
+        context = {"httpMethod": method, "resourcePath": mock.path, "requestId": request_id, "stage": self._model.stage}
+        rendered = re.sub(
+            r"\$\{context\.(\w+)\}|\$context\.(\w+)",
+            lambda m: json.dumps(context.get(m.group(1) or m.group(2), ""))[1:-1],  # tokens need no escaping
+            body_template,
+        )
+        return HttpResponse(chosen.status, {"Content-Type": media_out, **chosen.headers}, rendered.encode())
 
     def _gateway_error(self, kind: str, default_status: int, message: str, validation: str = "") -> HttpResponse:
         configured = self._model.gateway_responses.get(kind)

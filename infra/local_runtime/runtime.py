@@ -6,6 +6,7 @@ import json
 import re
 import threading
 from datetime import datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,11 @@ DEMO_PARTNERS = (
         "back_office",
         ["enroll", "pay", "claims", "backoffice"],
     ),
+    ("demo-pemda-key", "demo-pemda", "Demo Pemda (local government)", "local_government", ["enroll", "pay"]),
+    ("demo-sponsor-key", "demo-sponsor", "Demo SERTAKAN sponsor", "sponsor", ["enroll", "pay"]),
 )
+# An HTTP method is a token (RFC 9110 5.6.2); anything else is a malformed request line.
+_METHOD_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 class _HttpServer(ThreadingHTTPServer):
@@ -208,34 +213,101 @@ def _error(status: int, code: str, message: str, field: str | None = None) -> Ht
     return _json(status, {"error": code, "message": message, "fields": fields})
 
 
+class _BadRequest(Exception):
+    pass
+
+
 def _handler_for(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "perisai-local"
 
+        def __getattr__(self, name: str) -> Any:
+            # http.server answers a method without a do_<METHOD> with its HTML 501; API Gateway
+            # decides about every method name here (gateway.py: unknown ones meet the ANY mock).
+            if name.startswith("do_"):
+                return self._serve
+            raise AttributeError(name)
+
         def _serve(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            path = self.path.split("?", 1)[0]
             try:
-                if path.startswith("/_local/"):
-                    response = runtime.control(self.command, path.rstrip("/"), body)
+                if not _METHOD_TOKEN.fullmatch(self.command):
+                    response = _error(400, "bad_request", "malformed request method")
                 else:
-                    assert runtime.gateway is not None
-                    headers = {k: v for k, v in self.headers.items()}
-                    response = runtime.gateway.handle(self.command, self.path, headers, body, self.client_address[0])
+                    response = self._respond(self._body())
+            except _BadRequest as exc:
+                response = _error(400, "bad_request", str(exc))
+                self.close_connection = True  # the rest of the body is still on the wire
             except Exception as exc:  # the runtime itself failed: say so, keep serving
                 response = _error(500, "local_runtime_error", f"{type(exc).__name__}: {exc}")
+            self._send(response)
+
+        def _body(self) -> bytes:
+            if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                chunks = []
+                while True:
+                    size_line = self.rfile.readline(65537).split(b";", 1)[0].strip()
+                    try:
+                        size = int(size_line, 16)
+                    except ValueError:
+                        raise _BadRequest("malformed chunked body") from None
+                    if size == 0:
+                        while self.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+                            pass  # trailers
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline(3)
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise _BadRequest("malformed Content-Length") from None
+            if length < 0:
+                raise _BadRequest("malformed Content-Length")
+            return self.rfile.read(length) if length else b""
+
+        def _respond(self, body: bytes) -> HttpResponse:
+            path = self.path.split("?", 1)[0]
+            if path.startswith("/_local/"):
+                return runtime.control(self.command, path.rstrip("/"), body)
+            assert runtime.gateway is not None
+            headers = {k: v for k, v in self.headers.items()}
+            return runtime.gateway.handle(self.command, self.path, headers, body, self.client_address[0])
+
+        def _send(self, response: HttpResponse) -> None:
             self.send_response(response.status)
             for key, value in response.headers.items():
                 if key.lower() not in ("content-length", "connection"):
                     self.send_header(key, value)
             self.send_header("Content-Length", str(len(response.body)))
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(response.body)
 
-        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = do_TRACE = _serve
+        def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+            # http.server's own refusals (malformed request line, headers too large, ...): JSON, not HTML.
+            try:
+                phrase = HTTPStatus(code).phrase
+            except ValueError:
+                phrase = "Error"
+            self.close_connection = True
+            # A request line it could not read leaves the version at HTTP/0.9: no status line, no headers.
+            self.request_version = "HTTP/1.1"
+            self.send_response(code)
+            body = json.dumps(
+                {
+                    "error": re.sub(r"\W+", "_", phrase.lower()).strip("_"),
+                    "message": message or explain or phrase,
+                    "fields": [],
+                }
+            ).encode()
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Connection", "close")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if getattr(self, "command", None) != "HEAD" and code >= 200 and code not in (204, 304):
+                self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             # Query strings can carry a NIK (GET /v1/participants?nik=): log the path only.

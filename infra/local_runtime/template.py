@@ -39,6 +39,7 @@ class Permission:
     allow: bool
     actions: tuple[str, ...]
     resources: Any
+    conditions: dict[str, dict[str, Any]] = field(default_factory=dict)  # {"ForAllValues:StringLike": {...}}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class FunctionSpec:
     memory: int
     dead_letter: str | None  # queue logical id (asynchronous invocations)
     permissions: tuple[Permission, ...] = ()  # its role's statements (local_runtime.iam)
+    snap_start: bool = False  # SnapStart on published versions: the runtime hooks run
+    alias: str | None = None  # the alias its triggers invoke ("live")
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,27 @@ class Route:
     required_headers: tuple[str, ...]
     required_query: tuple[str, ...]
     api_key_required: bool = False
+
+
+@dataclass(frozen=True)
+class MockResponse:
+    """An integration response of a MOCK integration, with its method response's static headers."""
+
+    selection_pattern: str | None  # regex on the status code the request template chose; None: default
+    status: int
+    headers: dict[str, str]
+    templates: dict[str, str]  # media type -> body template
+
+
+@dataclass(frozen=True)
+class MockMethod:
+    """A method answered by API Gateway itself (MOCK integration), e.g. ANY -> 405."""
+
+    method: str  # "ANY" or an HTTP method
+    path: str
+    request_templates: dict[str, str]
+    passthrough: str  # WHEN_NO_MATCH | WHEN_NO_TEMPLATES | NEVER
+    responses: tuple[MockResponse, ...]
 
 
 @dataclass(frozen=True)
@@ -138,7 +162,9 @@ class StackModel:
     tables: list[TableSpec] = field(default_factory=list)
     functions: dict[str, FunctionSpec] = field(default_factory=dict)
     layers: list[str] = field(default_factory=list)
-    routes: list[Route] = field(default_factory=list)
+    routes: list[Route] = field(default_factory=list)  # Lambda proxy methods
+    mocks: list[MockMethod] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)  # alias or version logical id -> function
     authorizers: dict[str, Authorizer] = field(default_factory=dict)
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     buses: dict[str, str] = field(default_factory=dict)  # logical id -> name
@@ -153,6 +179,15 @@ class StackModel:
 
     def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def function_of(self, value: Any) -> str:
+        """The function a reference names: directly, or through one of its aliases or versions."""
+        for ref in refs(value):
+            if ref in self.functions:
+                return ref
+            if ref in self.aliases:
+                return self.aliases[ref]
+        raise KeyError(f"no function referenced in {json.dumps(value)}")
 
 
 def role_permissions(resources: dict[str, Any], role_logical_id: str) -> tuple[Permission, ...]:
@@ -173,6 +208,7 @@ def role_permissions(resources: dict[str, Any], role_logical_id: str) -> tuple[P
                     allow=statement.get("Effect") == "Allow",
                     actions=(action,) if isinstance(action, str) else tuple(action),
                     resources=statement.get("Resource", "*"),
+                    conditions=statement.get("Condition") or {},
                 )
             )
     return tuple(permissions)
@@ -191,6 +227,11 @@ def load(template: dict[str, Any]) -> StackModel:
     for resource in model.of_type("AWS::Lambda::LayerVersion").values():
         model.layers.append(resource["Metadata"][SOURCE_METADATA])
 
+    for kind in ("AWS::Lambda::Version", "AWS::Lambda::Alias"):
+        for logical_id, resource in model.of_type(kind).items():
+            model.aliases[logical_id] = refs(resource["Properties"]["FunctionName"])[0]
+    alias_names = {model.aliases[k]: v["Properties"]["Name"] for k, v in model.of_type("AWS::Lambda::Alias").items()}
+
     for logical_id, resource in model.of_type("AWS::Lambda::Function").items():
         props = resource["Properties"]
         dlq = (props.get("DeadLetterConfig") or {}).get("TargetArn")
@@ -203,11 +244,13 @@ def load(template: dict[str, Any]) -> StackModel:
             memory=int(props.get("MemorySize", 128)),
             dead_letter=refs(dlq)[0] if dlq else None,
             permissions=role_permissions(resources, refs(props["Role"])[0]) if props.get("Role") else (),
+            snap_start=(props.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions",
+            alias=alias_names.get(logical_id),
         )
 
     for logical_id, resource in model.of_type("AWS::ApiGateway::Authorizer").items():
         props = resource["Properties"]
-        function = next(r for r in refs(props["AuthorizerUri"]) if r in model.functions)
+        function = model.function_of(props["AuthorizerUri"])
         model.authorizers[logical_id] = Authorizer(
             logical_id=logical_id,
             function=function,
@@ -249,7 +292,10 @@ def load(template: dict[str, Any]) -> StackModel:
         if props["HttpMethod"] == "OPTIONS":
             continue
         integration = props.get("Integration", {})
-        function = next(r for r in refs(integration.get("Uri")) if r in model.functions)
+        if integration.get("Type") == "MOCK":
+            model.mocks.append(_mock(props, _resource_path(resources, props["ResourceId"])))
+            continue
+        function = model.function_of(integration.get("Uri"))
         params = props.get("RequestParameters") or {}
         validates = bool(props.get("RequestValidatorId"))
         model.routes.append(
@@ -277,6 +323,7 @@ def load(template: dict[str, Any]) -> StackModel:
         targets = []
         for target in props.get("Targets", []):
             target_id = refs(target["Arn"])[0]
+            target_id = model.aliases.get(target_id, target_id)  # a function's alias: the function
             dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
             targets.append(RuleTarget(target=target_id, dead_letter=refs(dlq)[0] if dlq else None))
         bus_ref = refs(props.get("EventBusName"))
@@ -299,7 +346,7 @@ def load(template: dict[str, Any]) -> StackModel:
         model.mappings.append(
             EventSourceMapping(
                 logical_id=logical_id,
-                function=refs(props["FunctionName"])[0],
+                function=model.function_of(props["FunctionName"]),
                 source=source,
                 source_kind=kind,
                 batch_size=int(props.get("BatchSize", 10 if kind == "sqs" else 100)),
@@ -320,13 +367,41 @@ def load(template: dict[str, Any]) -> StackModel:
             name=props["Name"],
             expression=props["ScheduleExpression"],
             timezone=props.get("ScheduleExpressionTimezone", "UTC"),
-            target=refs(target["Arn"])[0],
+            target=model.function_of(target["Arn"]),
             input=target.get("Input", "{}"),
             enabled=props.get("State", "ENABLED") == "ENABLED",
             max_retries=int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 185)),
             dead_letter=refs(dlq)[0] if dlq else None,
         )
     return model
+
+
+def _mock(props: dict[str, Any], path: str) -> MockMethod:
+    if props.get("AuthorizationType", "NONE") != "NONE":
+        raise ValueError(f"{props['HttpMethod']} {path}: the local runtime serves MOCK methods without authorization")
+    integration = props["Integration"]
+    responses = []
+    for response in integration.get("IntegrationResponses", []):
+        headers = {}
+        for name, value in (response.get("ResponseParameters") or {}).items():
+            if not (isinstance(value, str) and value.startswith("'") and value.endswith("'")):
+                raise ValueError(f"{path}: only static mock response headers are served locally ({name})")
+            headers[name.removeprefix("method.response.header.")] = value[1:-1]
+        responses.append(
+            MockResponse(
+                selection_pattern=response.get("SelectionPattern"),
+                status=int(response["StatusCode"]),
+                headers=headers,
+                templates=dict(response.get("ResponseTemplates") or {}),
+            )
+        )
+    return MockMethod(
+        method=props["HttpMethod"],
+        path=path,
+        request_templates=dict(integration.get("RequestTemplates") or {}),
+        passthrough=integration.get("PassthroughBehavior", "WHEN_NO_MATCH"),
+        responses=tuple(responses),
+    )
 
 
 def _resource_path(resources: dict[str, Any], resource_ref: Any) -> str:
