@@ -1,5 +1,5 @@
 """REST API: routes to functions, the partner-key authorizer, access logs, throttling,
-request validation and JSON gateway errors."""
+request validation, JSON gateway errors and a JSON 405 for every method a path does not define."""
 
 from __future__ import annotations
 
@@ -70,6 +70,12 @@ ROUTES: tuple[Route, ...] = (
 
 # $context.error.messageString arrives already quoted; the other values are quoted here.
 _ERROR_TEMPLATE = '{"error": "%s", "message": %s, "fields": []}'
+# API Gateway prefers a resource's explicit methods over ANY, so ANY answers only the methods
+# the path does not define. Method tokens and resource paths need no JSON escaping.
+_METHOD_NOT_ALLOWED = (
+    '{"error": "method_not_allowed", "message": "method $context.httpMethod is not allowed on %s; '
+    'allowed: %s", "fields": []}'
+)
 
 
 class ApiConstruct(Construct):
@@ -78,8 +84,8 @@ class ApiConstruct(Construct):
         scope: Construct,
         id_: str,
         *,
-        functions: dict[str, lambda_.Function],
-        authorizer_fn: lambda_.Function,
+        functions: dict[str, lambda_.IFunction],
+        authorizer_fn: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, id_)
         access_logs = logs.LogGroup(
@@ -177,6 +183,9 @@ class ApiConstruct(Construct):
                     "Partners authenticate with API keys through a Lambda authorizer, not Cognito.",
                 )
 
+        for path in dict.fromkeys(route.path for route in ROUTES):
+            self._method_not_allowed(path, sorted(r.method for r in ROUTES if r.path == path))
+
         acknowledge(
             self.api,
             "AwsSolutions-APIG2",
@@ -189,50 +198,92 @@ class ApiConstruct(Construct):
             "WAF is attached per environment by the edge team; throttling and usage plans limit abuse here.",
         )
 
+    def _method_not_allowed(self, path: str, allowed: list[str]) -> None:
+        """ANY on the resource: a mock integration answering 405 with the ``Allow`` header."""
+        allow = ", ".join(allowed)
+        method = self.api.root.resource_for_path(path).add_method(
+            "ANY",
+            apigw.MockIntegration(
+                # Other media types are refused (415, JSON gateway response) instead of reaching
+                # the mock without its statusCode, which API Gateway answers with a 500.
+                passthrough_behavior=apigw.PassthroughBehavior.NEVER,
+                request_templates={"application/json": '{"statusCode": 405}'},
+                integration_responses=[
+                    apigw.IntegrationResponse(
+                        status_code="405",
+                        response_parameters={"method.response.header.Allow": f"'{allow}'"},
+                        response_templates={"application/json": _METHOD_NOT_ALLOWED % (path, allow)},
+                    )
+                ],
+            ),
+            authorization_type=apigw.AuthorizationType.NONE,
+            method_responses=[
+                apigw.MethodResponse(status_code="405", response_parameters={"method.response.header.Allow": True})
+            ],
+        )
+        acknowledge(
+            method,
+            "AwsSolutions-APIG4",
+            "Answers every method the path does not define with a fixed 405; it reaches no function or data.",
+        )
+        acknowledge(
+            method,
+            "AwsSolutions-COG4",
+            "Answers every method the path does not define with a fixed 405; it reaches no function or data.",
+        )
+
     def _gateway_responses(self) -> None:
         json_headers = {"Content-Type": "'application/json'"}
-        responses = {
+        retry_soon = {**json_headers, "Retry-After": "'1'"}
+        responses: dict[str, tuple[apigw.ResponseType, str | None, str, str, dict[str, str]]] = {
             "Unauthorized": (
                 apigw.ResponseType.UNAUTHORIZED,
                 "401",
                 "unauthorized",
                 '"missing, unknown or revoked partner key"',
+                json_headers,
             ),
             "AccessDenied": (
                 apigw.ResponseType.ACCESS_DENIED,
                 "403",
                 "forbidden",
                 "$context.error.messageString",
+                json_headers,
             ),
             "BadParameters": (
                 apigw.ResponseType.BAD_REQUEST_PARAMETERS,
                 "400",
                 "missing_parameter",
                 '"$context.error.validationErrorString"',
+                json_headers,
             ),
             "Throttled": (
                 apigw.ResponseType.THROTTLED,
                 "429",
                 "too_many_requests",
                 '"too many requests; slow down"',
+                json_headers,
             ),
             "QuotaExceeded": (
                 apigw.ResponseType.QUOTA_EXCEEDED,
                 "429",
                 "quota_exceeded",
                 '"daily request quota exceeded"',
+                json_headers,
             ),
             "TooLarge": (
                 apigw.ResponseType.REQUEST_TOO_LARGE,
                 "413",
                 "payload_too_large",
                 '"request body too large"',
+                json_headers,
             ),
             "NoUsagePlan": (
                 apigw.ResponseType.INVALID_API_KEY,
                 "403",
                 "forbidden",
                 '"this partner key is not in a usage plan"',
+                json_headers,
             ),
             # Unknown routes: API Gateway's "Missing Authentication Token" 403 would mislead partners.
             "UnknownRoute": (
@@ -240,25 +291,50 @@ class ApiConstruct(Construct):
                 "404",
                 "not_found",
                 '"no such route"',
+                json_headers,
             ),
             "Default4xx": (
                 apigw.ResponseType.DEFAULT_4_XX,
                 None,
                 "bad_request",
                 "$context.error.messageString",
+                json_headers,
+            ),
+            # A failing authorizer (its table throttled, a timeout) is transient: ask for a retry.
+            "AuthorizerFailure": (
+                apigw.ResponseType.AUTHORIZER_FAILURE,
+                "503",
+                "service_unavailable",
+                '"partner key check unavailable; retry shortly"',
+                retry_soon,
+            ),
+            "AuthorizerConfigurationError": (
+                apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+                "503",
+                "service_unavailable",
+                '"partner key check unavailable; retry shortly"',
+                retry_soon,
+            ),
+            "UnsupportedMediaType": (
+                apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+                "415",
+                "unsupported_media_type",
+                '"unsupported media type; send application/json"',
+                json_headers,
             ),
             "Default5xx": (
                 apigw.ResponseType.DEFAULT_5_XX,
                 None,
                 "gateway_error",
                 "$context.error.messageString",
+                json_headers,
             ),
         }
-        for name, (kind, status, code, message) in responses.items():
+        for name, (kind, status, code, message, headers) in responses.items():
             self.api.add_gateway_response(
                 name,
                 type=kind,
                 status_code=status,
-                response_headers=json_headers,
+                response_headers=headers,
                 templates={"application/json": _ERROR_TEMPLATE % (code, message)},
             )

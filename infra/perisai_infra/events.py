@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, Stack, TimeZone
+from aws_cdk import Duration, TimeZone
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -14,8 +14,6 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
-
-from perisai_infra.nag import acknowledge
 
 EVENT_SOURCE = "perisai"
 JAKARTA = TimeZone.ASIA_JAKARTA
@@ -84,17 +82,13 @@ class EventsConstruct(Construct):
         return rule
 
     def schedule_jobs(self, target_fn: lambda_.IFunction) -> list[scheduler.Schedule]:
+        """The jobs' schedules, invoking ``target_fn`` (the job function's live alias)."""
         schedules = []
         role = iam.Role(
             self,
             "SchedulerRole",
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description="EventBridge Scheduler invokes the job function",
-        )
-        acknowledge(
-            role,
-            f"AwsSolutions-IAM5[Resource::<{Stack.of(self).get_logical_id(target_fn.node.default_child)}.Arn>:*]",
-            "Invoke permission on the job function and its versions only.",
         )
         for job in JOBS:
             target = scheduler_targets.LambdaInvoke(

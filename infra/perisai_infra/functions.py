@@ -1,10 +1,11 @@
-"""The common layer and every Lambda function, each with its own role and log group."""
+"""The common layer and every Lambda function, each with its own role and log group, published
+as a SnapStart version behind the alias ``live`` that every trigger invokes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -18,6 +19,8 @@ RUNTIME = lambda_.Runtime.PYTHON_3_14
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
 SOURCE_METADATA = "perisai:source"
+# Triggers invoke this alias, never $LATEST: only published versions have a SnapStart snapshot.
+LIVE_ALIAS = "live"
 
 
 @dataclass(frozen=True)
@@ -49,9 +52,11 @@ class FunctionsConstruct(Construct):
         self.layer.node.default_child.add_metadata(SOURCE_METADATA, "layers/common")  # type: ignore[union-attr]
         self._stack = stack
         self.functions: dict[str, lambda_.Function] = {}
+        self.aliases: dict[str, lambda_.Alias] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
 
-    def add(self, spec: FunctionSpec, environment: dict[str, str] | None = None) -> lambda_.Function:
+    def add(self, spec: FunctionSpec, environment: dict[str, str] | None = None) -> lambda_.Alias:
+        """The function, published and behind its ``live`` alias: what triggers and grants use."""
         id_ = "".join(part.title() for part in spec.key.split("_")) + "Function"
         role = iam.Role(
             self,
@@ -82,6 +87,8 @@ class FunctionsConstruct(Construct):
             dead_letter_queue_enabled=spec.invoked_async or None,
             dead_letter_queue=self.dead_letter_queue(f"{id_}DeadLetterQueue") if spec.invoked_async else None,
             logging_format=lambda_.LoggingFormat.JSON,
+            # Restores from a snapshot taken after init and the before-snapshot hooks (priming).
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS,
             description=spec.description,
             environment={
                 "POWERTOOLS_SERVICE_NAME": f"perisai-{spec.key}",
@@ -92,6 +99,9 @@ class FunctionsConstruct(Construct):
             },
         )
         function.node.default_child.add_metadata(SOURCE_METADATA, f"functions/{spec.folder}")  # type: ignore[union-attr]
+        Annotations.of(function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish", "Published: current_version behind the live alias."
+        )
         for finding in ("Resource::*",):
             acknowledge(
                 role,
@@ -105,8 +115,10 @@ class FunctionsConstruct(Construct):
                 "Invoked synchronously (API Gateway or an event source mapping with its own on-failure "
                 "destination): failures return to the caller, nothing is dropped.",
             )
+        alias = lambda_.Alias(self, f"{id_}Live", alias_name=LIVE_ALIAS, version=function.current_version)
         self.functions[spec.key] = function
-        return function
+        self.aliases[spec.key] = alias
+        return alias
 
     def dead_letter_queue(self, name: str) -> sqs.Queue:
         """An encrypted, SSL-only DLQ with 14 days of retention."""

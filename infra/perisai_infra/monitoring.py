@@ -1,4 +1,5 @@
-"""Alarms on dead letters, errors, throttles and 5xx, wired to one SNS topic, and a dashboard."""
+"""Alarms on dead letters, errors, throttles, 5xx and NIK lookup bursts, wired to one SNS topic,
+and a dashboard."""
 
 from __future__ import annotations
 
@@ -12,6 +13,15 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+# NIK lookups and already_enrolled answers per partner (EMF from enroll: namespace Perisai, metric
+# NikLookups, the one dimension partner_id). A partner probing NIKs in bulk (an existence oracle)
+# exceeds this; channels collecting dues look up far fewer in 5 minutes.
+NIK_LOOKUP_BURST = 300
+# Metrics Insights: the busiest partner's count in each period, one time series for the alarm.
+NIK_LOOKUPS_BY_BUSIEST_PARTNER = (
+    "SELECT SUM(NikLookups) FROM SCHEMA(Perisai, partner_id) GROUP BY partner_id ORDER BY SUM() DESC LIMIT 1"
+)
 
 
 class MonitoringConstruct(Construct):
@@ -84,6 +94,23 @@ class MonitoringConstruct(Construct):
                 treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             )
         )
+        nik_lookups = cw.MathExpression(
+            expression=NIK_LOOKUPS_BY_BUSIEST_PARTNER,
+            label="NIK lookups, busiest partner",
+            period=five_minutes,
+        )
+        alarms.append(
+            nik_lookups.create_alarm(
+                self,
+                "NikLookupBurst",
+                threshold=NIK_LOOKUP_BURST,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                alarm_description=f"A partner made more than {NIK_LOOKUP_BURST} NIK lookups or already_enrolled "
+                "answers in 5 minutes: possible NIK enumeration (existence oracle)",
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            )
+        )
         for alarm in alarms:
             alarm.add_alarm_action(action)
 
@@ -114,5 +141,19 @@ class MonitoringConstruct(Construct):
                 title="Function duration p99",
                 left=[fn.metric_duration(statistic="p99") for fn in functions.values()],
             ),
+        )
+        dashboard.add_widgets(
+            cw.GraphWidget(
+                title="NIK lookups per partner (top 5, 5 min)",
+                left=[
+                    cw.MathExpression(
+                        expression=NIK_LOOKUPS_BY_BUSIEST_PARTNER.replace("LIMIT 1", "LIMIT 5"),
+                        label="",
+                        period=five_minutes,
+                    )
+                ],
+                left_annotations=[cw.HorizontalAnnotation(value=NIK_LOOKUP_BURST, label="alarm")],
+                width=24,
+            )
         )
         dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=alarms, width=24))

@@ -39,7 +39,8 @@ class PerisaiStack(Stack):
             ),
             {"PARTNERS_TABLE": data.partners.table_name},
         )
-        data.partners.grant(authorizer, "dynamodb:GetItem")
+        # It reads a key's item (KEY#<hash>/KEY), never the partners' listings.
+        _allow(authorizer, ["dynamodb:GetItem"], [data.partners.table_arn], leading_keys=["KEY#*"])
 
         enroll = fns.add(
             FunctionSpec(
@@ -55,26 +56,17 @@ class PerisaiStack(Stack):
                 "NIK_HMAC_SECRET_ARN": data.nik_hmac_secret.secret_arn,
             },
         )
-        data.participants.grant(
+        # Explicit statements on the table ARN: table.grant() would add every index ARN too, and
+        # enroll queries no index. A transaction of Puts needs PutItem only.
+        _allow(enroll, ["dynamodb:GetItem", "dynamodb:PutItem"], [data.participants.table_arn])
+        _allow(
             enroll,
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:ConditionCheckItem",
-            "dynamodb:Query",
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [data.idempotency.table_arn],
         )
-        self._acknowledge_index_grant(
-            enroll, data, "Query on the participants table's own indexes (by partner, by due month, by agent)."
-        )
-        data.idempotency.grant(
-            enroll,
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:UpdateItem",
-            "dynamodb:DeleteItem",
-        )
-        data.nik_key.grant(enroll, "kms:GenerateDataKey", "kms:Decrypt")
-        data.nik_hmac_secret.grant_read(enroll)
+        # Encrypts NIKs (envelope: a data key per NIK); nothing in the API decrypts one.
+        _allow(enroll, ["kms:GenerateDataKey"], [data.nik_key.key_arn])
+        _allow(enroll, ["secretsmanager:GetSecretValue"], [data.nik_hmac_secret.secret_arn])
 
         payments = fns.add(
             FunctionSpec(
@@ -115,7 +107,7 @@ class PerisaiStack(Stack):
             ),
             {"EVENT_BUS_NAME": bus.bus.event_bus_name, "EVENT_SOURCE": EVENT_SOURCE},
         )
-        bus.bus.grant_put_events_to(outbox_relay)
+        _allow(outbox_relay, ["events:PutEvents"], [bus.bus.event_bus_arn])
         outbox_relay.add_event_source(
             sources.DynamoEventSource(
                 data.participants,
@@ -154,30 +146,29 @@ class PerisaiStack(Stack):
         notifier = fns.add(
             FunctionSpec(
                 "notifier",
-                "reminders",
-                "handler.notify",
+                "notifier",
+                "handler.handler",
                 "Domain events -> SMS to workers, at most once each",
                 memory=256,
                 timeout_seconds=30,
             ),
             {"PARTICIPANTS_TABLE": data.participants.table_name, "SMS_SENDER_ID": "PERISAI"},
         )
-        data.participants.grant(
-            notifier, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"
+        # Reads the participant's profile; writes only its own send-claim items (NOTIFICATION#<event>).
+        _allow(notifier, ["dynamodb:GetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
+        _allow(
+            notifier,
+            ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [data.participants.table_arn],
+            leading_keys=["NOTIFICATION#*"],
         )
-        notifier.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))
+        _allow(notifier, ["sns:Publish"], ["*"])
         acknowledge(
             notifier.role,  # type: ignore[arg-type]
             "AwsSolutions-IAM5[Resource::*]",
             "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
         )
-        self._acknowledge_index_grant(
-            notifier,
-            data,
-            "CDK's table grant also lists the table's index ARNs; the actions are single-item reads and writes.",
-        )
-        source = queue_event_source(notifications, batch_size=10, max_concurrency=2)
-        notifier.add_event_source(source)
+        notifier.add_event_source(queue_event_source(notifications, batch_size=10, max_concurrency=2))
         acknowledge(
             notifier.node.find_child(f"SqsEventSource:{Names.node_unique_id(notifications.node)}"),
             "Serverless-LambdaEventSourceMappingDestination",
@@ -219,6 +210,10 @@ class PerisaiStack(Stack):
         }.items():
             CfnOutput(self, name, value=value, export_name=f"{self.stack_name}-{name}")
 
-    def _acknowledge_index_grant(self, function: lambda_.Function, data: DataConstruct, reason: str) -> None:
-        table_id = self.get_logical_id(data.participants.node.default_child)  # type: ignore[arg-type]
-        acknowledge(function.role, f"AwsSolutions-IAM5[Resource::<{table_id}.Arn>/index/*]", reason)  # type: ignore[arg-type]
+
+def _allow(
+    function: lambda_.IFunction, actions: list[str], resources: list[str], *, leading_keys: list[str] | None = None
+) -> None:
+    """One statement on the function's role; ``leading_keys``: the partition keys it may touch."""
+    conditions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": leading_keys}} if leading_keys else None
+    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))

@@ -48,7 +48,7 @@ def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
     api: Api, runtime, call: tuple[str, str], kind: Fault
 ) -> None:  # type: ignore[no-untyped-def]
     runtime.delivery.drain()  # nothing of earlier tests in flight
-    with inject(kind, match=call, functions=("reminders",)) as faults:
+    with inject(kind, match=call, functions=("notifier",)) as faults:
         participant_id = api.enroll(enrollment()).json()["participant_id"]
         runtime.delivery.drain()
     assert len(faults.injected) == 1
@@ -58,7 +58,7 @@ def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
 
 def test_a_claim_the_failed_send_could_not_release_is_taken_over_by_the_redelivery(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
     runtime.delivery.drain()
-    scope = {"functions": ("reminders",)}
+    scope = {"functions": ("notifier",)}
     with (
         inject(Fault.SERVER_ERROR, match=("sns", "Publish"), **scope) as publish,
         inject(Fault.THROTTLING, match=("dynamodb", "DeleteItem"), **scope) as release,
@@ -81,10 +81,14 @@ def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Ap
     owner, duplicate = Delivery("message-a"), Delivery("message-b")
 
     # The owner claims and its send fails without releasing the claim (as if the function died).
-    with inject(Fault.READ_TIMEOUT, match=("sns", "Publish"), armed_only=True) as publish, publish.armed():
-        with inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release:
-            with release.armed(), pytest.raises(DependencyUnavailable, match="sms"):
-                sender.send_once(notification, phone, "halo", owner)
+    with (
+        inject(Fault.READ_TIMEOUT, match=("sns", "Publish"), armed_only=True) as publish,
+        publish.armed(),
+        inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release,
+        release.armed(),
+        pytest.raises(DependencyUnavailable, match="sms"),
+    ):
+        sender.send_once(notification, phone, "halo", owner)
     [claim] = scan_all(
         runtime, FilterExpression="pk = :pk", ExpressionAttributeValues={":pk": {"S": f"NOTIFICATION#{notification}"}}
     )
@@ -100,10 +104,14 @@ def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Ap
 
     # A claim still "sending" after the lease (its owner gone to the dead-letter queue) is anyone's.
     stale, phone = f"test:{uuid.uuid4()}", "+6281100002222"
-    with inject(Fault.SERVER_ERROR, match=("sns", "Publish"), armed_only=True) as publish, publish.armed():
-        with inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release:
-            with release.armed(), pytest.raises(DependencyUnavailable, match="sms"):
-                sender.send_once(stale, phone, "halo", owner)
+    with (
+        inject(Fault.SERVER_ERROR, match=("sns", "Publish"), armed_only=True) as publish,
+        publish.armed(),
+        inject(Fault.SERVER_ERROR, match=("dynamodb", "DeleteItem"), armed_only=True) as release,
+        release.armed(),
+        pytest.raises(DependencyUnavailable, match="sms"),
+    ):
+        sender.send_once(stale, phone, "halo", owner)
     assert sender.send_once(stale, phone, "halo", duplicate) is SendOutcome.ALREADY_HANDLED
     try:
         clock.move_to(datetime.now(UTC) + timedelta(seconds=CLAIM_LEASE_SECONDS + 1))
@@ -115,7 +123,7 @@ def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Ap
 
 def test_a_claim_written_but_answered_with_a_timeout_does_not_lose_the_sms(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
     runtime.delivery.drain()
-    with inject(Fault.LOST_RESPONSE, match=("dynamodb", "PutItem"), functions=("reminders",)) as claim:
+    with inject(Fault.LOST_RESPONSE, match=("dynamodb", "PutItem"), functions=("notifier",)) as claim:
         participant_id = api.enroll(enrollment()).json()["participant_id"]
         runtime.delivery.drain()
     assert len(claim.injected) == 1  # the claim item was written; the notifier saw a timeout

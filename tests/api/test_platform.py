@@ -165,3 +165,62 @@ def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime) ->
     assert [action.split(" on ")[0] for _, action in roles.refused[before:]] == ["dynamodb:PutItem", "dynamodb:GetItem"]
     del roles.refused[before:]  # provoked here on purpose
     assert "Item" not in dynamodb.get_item(TableName=outputs["PartnersTableName"], Key=key)
+
+
+@pytest.mark.parametrize("key", ["demo-pemda-key", "demo-sponsor-key"])
+def test_the_seeded_demo_partners_authenticate(api: Api, runtime, key: str) -> None:  # type: ignore[no-untyped-def]
+    from local_runtime.runtime import DEMO_PARTNERS
+
+    seeded = {k: (partner, channel, scopes) for k, partner, _, channel, scopes in DEMO_PARTNERS}
+    assert seeded[key] == (
+        {"demo-pemda-key": "demo-pemda", "demo-sponsor-key": "demo-sponsor"}[key],
+        {"demo-pemda-key": "local_government", "demo-sponsor-key": "sponsor"}[key],
+        ["enroll", "pay"],
+    )
+    response = api.get(QUOTE, headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code == 200, response.text
+    # A scope they lack is refused at the gateway (the key authenticated, its policy decides).
+    assert api.get("/v1/claims/CLM-1", headers={"Authorization": f"Bearer {key}"}).status_code == 403
+
+
+def test_a_failing_authorizer_is_a_retryable_503_not_a_500(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Defect 10: a throttled partners table makes the authorizer raise; the gateway response
+    AUTHORIZER_CONFIGURATION_ERROR / AUTHORIZER_FAILURE of the stack answers 503 + Retry-After."""
+    from tests.helpers.faults import Fault, inject
+
+    headers, _ = partner_key(runtime, "kantor-pos-bogor", ["pay"], channel="post_office")  # not cached yet
+    with inject(Fault.THROTTLING, match=("dynamodb", "GetItem"), functions="authorizer") as faults:
+        response = api.get(QUOTE, headers=headers)
+    assert len(faults.injected) == 1
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["error"] == "service_unavailable" and response.json()["fields"] == []
+    assert api.get(QUOTE, headers=headers).status_code == 200  # the failure was not cached
+
+
+def test_the_notifier_may_write_only_its_own_items(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Its role allows writes whose partition key is NOTIFICATION#*; the local guard evaluates
+    dynamodb:LeadingKeys, so a write to a participant's profile is refused here as on AWS."""
+    from botocore.exceptions import ClientError
+
+    notifier = next(k for k, s in runtime.model.functions.items() if s.source == "functions/notifier")
+    table = runtime.outputs()["ParticipantsTableName"]
+    dynamodb = runtime.cloud.client("dynamodb")
+    own = {"pk": {"S": "NOTIFICATION#role-test"}, "sk": {"S": "SMS"}}
+    profile = {"pk": {"S": "PARTICIPANT#PST-ROLETEST0001"}, "sk": {"S": "PROFILE"}}
+    roles = runtime.functions.roles
+    before = len(roles.refused)
+    with roles.acting_as("notifier.handler", lambda: runtime.functions.statements(notifier)):
+        dynamodb.put_item(TableName=table, Item=own)
+        dynamodb.delete_item(TableName=table, Key=own)
+        dynamodb.get_item(TableName=table, Key=profile)
+        with pytest.raises(ClientError) as write:
+            dynamodb.put_item(TableName=table, Item={**profile, "status": {"S": "active"}})
+        with pytest.raises(ClientError) as read:
+            dynamodb.get_item(TableName=table, Key=own | {"pk": {"S": "NIK#0000"}})
+    assert write.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert read.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert [what.split(" on ")[0] for _, what in roles.refused[before:]] == ["dynamodb:PutItem", "dynamodb:GetItem"]
+    del roles.refused[before:]  # provoked here on purpose
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=profile)

@@ -215,11 +215,22 @@ def authorizer_function_id(template_json: dict[str, Any]) -> str:
     authorizers = _of_type(template_json, "AWS::ApiGateway::Authorizer")
     assert len(authorizers) == 1
     (authorizer,) = authorizers.values()
-    fn_ids = [
-        r for r in _refs(_props(authorizer)["AuthorizerUri"]) if r in _of_type(template_json, "AWS::Lambda::Function")
-    ]
+    fn_ids = _functions_behind(template_json, _props(authorizer)["AuthorizerUri"])
     assert len(fn_ids) == 1, f"authorizer URI should point at one function, got {fn_ids}"
     return fn_ids[0]
+
+
+def _functions_behind(template_json: dict[str, Any], value: Any) -> list[str]:
+    """The functions ``value`` references, directly or through an alias or version."""
+    resources = template_json["Resources"]
+    found = []
+    for ref in _refs(value):
+        kind = resources.get(ref, {}).get("Type")
+        if kind == "AWS::Lambda::Function":
+            found.append(ref)
+        elif kind in ("AWS::Lambda::Alias", "AWS::Lambda::Version"):
+            found += [r for r in _refs(_props(resources[ref])["FunctionName"]) if r in resources]
+    return sorted(set(found))
 
 
 @pytest.fixture(scope="module")
@@ -383,6 +394,86 @@ def test_source_metadata_points_at_existing_folders(
         assert folder.is_dir(), f"{logical_id}: {source} is not a folder of the repository"
 
 
+# --------------------------------------------------------------------------------------------- SnapStart
+
+
+@pytest.fixture(scope="module")
+def live_aliases(template_json: dict[str, Any], functions: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Alias logical id -> its function, for every alias named live."""
+    resources = template_json["Resources"]
+    found = {}
+    for alias_id, alias in _of_type(template_json, "AWS::Lambda::Alias").items():
+        props = _props(alias)
+        assert props["Name"] == "live", f"{alias_id} is named {props['Name']}"
+        (function_id,) = _refs(props["FunctionName"])
+        (version_id,) = _refs(props["FunctionVersion"])
+        version = resources[version_id]
+        assert version["Type"] == "AWS::Lambda::Version", f"{alias_id} points at {version_id}, not a published version"
+        assert _refs(_props(version)["FunctionName"]) == {function_id}, f"{alias_id}: version of another function"
+        found[alias_id] = function_id
+    return found
+
+
+def test_every_function_has_snapstart_on_published_versions(
+    template: Template, functions: dict[str, dict[str, Any]]
+) -> None:
+    template.all_resources_properties(
+        "AWS::Lambda::Function", Match.object_like({"SnapStart": {"ApplyOn": "PublishedVersions"}})
+    )
+    for logical_id, fn in functions.items():
+        assert _props(fn).get("SnapStart") == {"ApplyOn": "PublishedVersions"}, logical_id
+
+
+def test_every_function_is_published_behind_one_live_alias(
+    live_aliases: dict[str, str], functions: dict[str, dict[str, Any]]
+) -> None:
+    assert sorted(live_aliases.values()) == sorted(functions), "each function needs exactly one live alias"
+
+
+def _invocation_targets(template_json: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(where, reference) of everything that invokes a function: integrations, authorizers, event
+    source mappings, rule and schedule targets, and the permissions that let them."""
+    functions = set(_of_type(template_json, "AWS::Lambda::Function"))
+    aliases = set(_of_type(template_json, "AWS::Lambda::Alias"))
+    found: list[tuple[str, Any]] = []
+    for logical_id, resource in template_json["Resources"].items():
+        props, kind = _props(resource), resource["Type"]
+        if kind == "AWS::ApiGateway::Method" and props["Integration"]["Type"] != "MOCK":
+            found.append((logical_id, props["Integration"]["Uri"]))
+        elif kind == "AWS::ApiGateway::Authorizer":
+            found.append((logical_id, props["AuthorizerUri"]))
+        elif kind in ("AWS::Lambda::EventSourceMapping", "AWS::Lambda::Permission"):
+            found.append((logical_id, props["FunctionName"]))
+        elif kind == "AWS::Events::Rule":
+            found += [
+                (logical_id, t["Arn"]) for t in props.get("Targets", []) if _refs(t["Arn"]) & (functions | aliases)
+            ]
+        elif kind == "AWS::Scheduler::Schedule":
+            found.append((logical_id, props["Target"]["Arn"]))
+    return found
+
+
+def test_every_trigger_invokes_the_live_alias_never_latest(
+    template_json: dict[str, Any], live_aliases: dict[str, str]
+) -> None:
+    functions = set(_of_type(template_json, "AWS::Lambda::Function"))
+    targets = _invocation_targets(template_json)
+    kinds = {template_json["Resources"][where]["Type"] for where, _ in targets}
+    assert {
+        "AWS::ApiGateway::Method",
+        "AWS::ApiGateway::Authorizer",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Lambda::Permission",
+        "AWS::Scheduler::Schedule",
+    } <= kinds
+    wrong = [
+        (where, reference)
+        for where, reference in targets
+        if _refs(reference) & functions or len(_refs(reference) & set(live_aliases)) != 1
+    ]
+    assert not wrong, f"invoking a function other than through its live alias: {wrong}"
+
+
 # --------------------------------------------------------------------------------------------- least privilege
 
 
@@ -459,6 +550,112 @@ def test_only_enroll_role_touches_the_nik_key(
             assert role_refs <= {enroll_role}, f"NIK key policy grants roles {role_refs}"
 
 
+# What each role may do, exactly: the Lambda service's own needs (logs, X-Ray for active tracing,
+# the event source mappings' reads, the async DLQ) plus what the code calls, nothing more.
+SERVICE_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+ROLE_ACTIONS: dict[str, set[str]] = {
+    "functions/authorizer": {"dynamodb:GetItem"},
+    "functions/enroll": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # idempotency records only (below)
+        "dynamodb:DeleteItem",  # idempotency records only (below)
+        "kms:GenerateDataKey",
+        "secretsmanager:GetSecretValue",
+    },
+    "functions/payment_callback": set(),
+    "functions/claims": set(),
+    "functions/reminders": {"sqs:SendMessage"},  # its asynchronous-invocation DLQ
+    "functions/outbox_relay": {
+        "events:PutEvents",
+        "dynamodb:ListStreams",
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "sqs:SendMessage",  # on-failure destination of the stream mapping
+        "sqs:GetQueueAttributes",
+        "sqs:GetQueueUrl",
+    },
+    "functions/notifier": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sns:Publish",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+}
+# (action, table output or "stream:<output>" or "*", leading keys allowed or None) of every DynamoDB statement.
+ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
+    "functions/authorizer": {("dynamodb:GetItem", "PartnersTableName", ("KEY#*",))},
+    "functions/enroll": {
+        ("dynamodb:GetItem", "ParticipantsTableName", None),
+        ("dynamodb:PutItem", "ParticipantsTableName", None),
+        *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+    },
+    "functions/notifier": {
+        ("dynamodb:GetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("NOTIFICATION#*",))
+            for a in ("PutItem", "UpdateItem", "DeleteItem")
+        ),
+    },
+    "functions/outbox_relay": {
+        ("dynamodb:ListStreams", "*", None),
+        *(
+            (f"dynamodb:{a}", "stream:ParticipantsTableName", None)
+            for a in ("DescribeStream", "GetRecords", "GetShardIterator")
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("source", sorted(ROLE_ACTIONS))
+def test_each_role_names_exactly_the_actions_its_function_uses(
+    source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]]
+) -> None:
+    role_id = _role_of(functions[_function_by_source(functions, source)])
+    assert not _props(template_json["Resources"][role_id]).get("ManagedPolicyArns"), f"{source}: managed policies"
+    statements = _role_statements(template_json, role_id)
+    assert all(s["Effect"] == "Allow" for s in statements)
+    actions = {a for s in statements for a in _as_list(s.get("Action"))}
+    assert actions == SERVICE_ACTIONS | ROLE_ACTIONS[source]
+
+
+@pytest.mark.parametrize("source", sorted(ROLE_ACTIONS))
+def test_each_role_names_exactly_the_tables_and_keys_it_touches(
+    source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]], tables: dict[str, str]
+) -> None:
+    """No index ARN (enroll queries none; the due-month index projects phone numbers), and a
+    function writing only its own items is held to their partition keys (dynamodb:LeadingKeys)."""
+    names = {table_id: output for output, table_id in tables.items()}
+    role_id = _role_of(functions[_function_by_source(functions, source)])
+    found = set()
+    for statement in _role_statements(template_json, role_id):
+        dynamodb = [a for a in _as_list(statement.get("Action")) if a.startswith("dynamodb:")]
+        if not dynamodb:
+            continue
+        assert "/index/" not in json.dumps(statement.get("Resource")), f"{source} names an index: {statement}"
+        condition = statement.get("Condition")
+        leading = None
+        if condition:
+            assert set(condition) == {"ForAllValues:StringLike"}, condition
+            assert set(condition["ForAllValues:StringLike"]) == {"dynamodb:LeadingKeys"}, condition
+            leading = tuple(_as_list(condition["ForAllValues:StringLike"]["dynamodb:LeadingKeys"]))
+        for resource in _as_list(statement.get("Resource")):
+            if resource == "*":
+                where = "*"
+            else:
+                table_id, attribute = resource["Fn::GetAtt"]
+                where = names[table_id] if attribute == "Arn" else f"stream:{names[table_id]}"
+            found |= {(a, where, leading) for a in dynamodb}
+    assert found == ROLE_DYNAMODB.get(source, set())
+
+
 # --------------------------------------------------------------------------------------------- API Gateway
 
 
@@ -510,7 +707,7 @@ def test_v1_methods_authorization(
     method_paths: list[tuple[str, str, str, dict[str, Any]]], template_json: dict[str, Any]
 ) -> None:
     (authorizer_id,) = _of_type(template_json, "AWS::ApiGateway::Authorizer")
-    v1 = [m for m in method_paths if m[1].startswith("/v1/")]
+    v1 = [m for m in method_paths if m[1].startswith("/v1/") and m[0] != "ANY"]  # ANY: the 405 mock
     assert v1, "no method under /v1"
     public_seen = set()
     for http_method, path, logical_id, props in v1:
@@ -556,6 +753,59 @@ def test_gateway_response_templates_render_valid_json(template_json: dict[str, A
     assert not broken, "gateway responses whose application/json body is not JSON:\n" + "\n".join(
         f"  {k}: {v}" for k, v in broken.items()
     )
+
+
+def test_a_failing_authorizer_answers_503_with_retry_after(template_json: dict[str, Any]) -> None:
+    """A throttled partners table makes the authorizer raise: a retryable 503, not a 500."""
+    responses = {
+        _props(r)["ResponseType"]: _props(r)
+        for r in _of_type(template_json, "AWS::ApiGateway::GatewayResponse").values()
+    }
+    for kind in ("AUTHORIZER_FAILURE", "AUTHORIZER_CONFIGURATION_ERROR"):
+        assert kind in responses, f"no {kind} gateway response"
+        props = responses[kind]
+        assert props.get("StatusCode") == "503", kind
+        assert props["ResponseParameters"] == {
+            "gatewayresponse.header.Content-Type": "'application/json'",
+            "gatewayresponse.header.Retry-After": "'1'",
+        }
+        body = json.loads(_render_gateway_template(props["ResponseTemplates"]["application/json"]))
+        assert body["error"] == "service_unavailable" and body["fields"] == []
+
+
+def test_every_method_a_path_does_not_define_answers_a_json_405(
+    method_paths: list[tuple[str, str, str, dict[str, Any]]],
+) -> None:
+    """ANY on each resource with methods (API Gateway prefers the explicit ones): a MOCK 405 with
+    Allow, open to anyone (it reaches nothing). Resources without methods keep the JSON 404."""
+    defined: dict[str, set[str]] = {}
+    mocks: dict[str, dict[str, Any]] = {}
+    for method, path, logical_id, props in method_paths:
+        if method == "ANY":
+            assert path not in mocks, f"two ANY methods on {path}"
+            mocks[path] = props
+        else:
+            assert props["Integration"]["Type"] == "AWS_PROXY", f"{method} {path} ({logical_id})"
+            defined.setdefault(path, set()).add(method)
+    assert set(mocks) == set(defined), "every resource with methods, and only those, has the ANY 405"
+    for path, props in mocks.items():
+        allow = ", ".join(sorted(defined[path]))
+        assert props["AuthorizationType"] == "NONE" and "AuthorizerId" not in props, path
+        assert not props.get("ApiKeyRequired"), path
+        integration = props["Integration"]
+        assert integration["Type"] == "MOCK"
+        assert integration["PassthroughBehavior"] == "NEVER"  # a body without statusCode would be a 500
+        assert json.loads(integration["RequestTemplates"]["application/json"]) == {"statusCode": 405}
+        (response,) = integration["IntegrationResponses"]
+        assert response["StatusCode"] == "405" and not response.get("SelectionPattern")
+        assert response["ResponseParameters"] == {"method.response.header.Allow": f"'{allow}'"}
+        rendered = response["ResponseTemplates"]["application/json"].replace("$context.httpMethod", "QUERY")
+        body = json.loads(rendered)
+        assert body["error"] == "method_not_allowed" and body["fields"] == [], body
+        assert f"QUERY is not allowed on {path}; allowed: {allow}" in body["message"]
+        assert props["MethodResponses"] == [
+            {"StatusCode": "405", "ResponseParameters": {"method.response.header.Allow": True}}
+        ]
 
 
 def test_post_participants_requires_idempotency_key(
@@ -736,6 +986,29 @@ def test_api_5xx_alarm(template_json: dict[str, Any], alarm_topic: str) -> None:
         and alarm_topic in _refs(_props(a).get("AlarmActions"))
     ]
     assert found, "no API 5xx alarm wired to the alarm topic"
+
+
+def test_nik_lookup_burst_alarm_per_partner(template_json: dict[str, Any], alarm_topic: str) -> None:
+    """Defect 7: the busiest partner's NIK lookups (EMF NikLookups, one dimension partner_id)
+    over 5 minutes, a Metrics Insights query alarm on the alarm topic, also on the dashboard."""
+    found = []
+    for logical_id, alarm in _of_type(template_json, "AWS::CloudWatch::Alarm").items():
+        props = _props(alarm)
+        for query in props.get("Metrics", []):
+            expression = query.get("Expression", "")
+            if "NikLookups" in expression:
+                found.append((logical_id, props, query))
+    assert len(found) == 1, f"expected one NikLookups alarm, found {[f[0] for f in found]}"
+    _, props, query = found[0]
+    assert query["Expression"] == (
+        "SELECT SUM(NikLookups) FROM SCHEMA(Perisai, partner_id) GROUP BY partner_id ORDER BY SUM() DESC LIMIT 1"
+    )
+    assert query["Period"] == 300 and query.get("ReturnData", True) is True
+    assert props["Threshold"] == 300 and props["ComparisonOperator"] == "GreaterThanThreshold"
+    assert props["EvaluationPeriods"] == 1 and props["TreatMissingData"] == "notBreaching"
+    assert alarm_topic in _refs(props.get("AlarmActions"))
+    (dashboard,) = _of_type(template_json, "AWS::CloudWatch::Dashboard").values()
+    assert "FROM SCHEMA(Perisai, partner_id)" in json.dumps(_props(dashboard)["DashboardBody"])
 
 
 def test_dashboard_exists(template: Template) -> None:
