@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
 
-from perisai.domain.programs import PayerType, Program, Sector, require_mandatory_programs
-from perisai.domain.quote import DuesQuote
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.identity import normalize_mobile, validate_nik
+from perisai.domain.programs import PayerType, Program, Sector, require_mandatory_programs
+from perisai.domain.quote import DuesQuote
 from perisai.domain.rates import max_amount_rupiah
 from perisai.models import Model
 from perisai.participants.models import ParticipantStatus

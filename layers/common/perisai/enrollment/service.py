@@ -10,13 +10,13 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 
 from perisai.clock import JAKARTA
+from perisai.domain.errors import DomainValidationError, FieldError
+from perisai.domain.identity import check_min_age, check_nik_consistency
 from perisai.domain.months import DuesMonth
+from perisai.domain.partners import Partner
 from perisai.domain.programs import PayerType, Program, Sector
 from perisai.domain.quote import DuesQuote, quote_dues
 from perisai.domain.rates import RateBook
-from perisai.domain.errors import DomainValidationError, FieldError
-from perisai.domain.identity import check_min_age, check_nik_consistency
-from perisai.domain.partners import Partner
 from perisai.enrollment.models import (
     EnrollmentRequest,
     EnrollmentResponse,
