@@ -2,6 +2,11 @@
 fixed monthly cost of the deployed stack at rest, from the bench's measurements and the prices
 kept as data in bench/prices.json.
 
+SnapStart (every function runs on it, as a published version): its cache is a fixed monthly
+line (each published version's memory, every second it is active), its restores a line per
+1,000 enrollments (an assumed share of invocations), and publishing a version costs its init
+and priming once (``per_deployment``). Active tracing stays billed as X-Ray traces.
+
 Adding a capability's costs: a flow (payments, reminders) adds a function to ``PER_PARTICIPANT_MONTH``
 returning its lines per active participant per month (e.g. a payment callback: API Gateway request,
 Lambda, ledger writes); SMS it sends goes to the SMS lines (segments), never into the totals
@@ -87,18 +92,99 @@ def _call_lines(calls: Counter[str], per: int, prices: dict[str, Any]) -> list[d
     return lines
 
 
+# -- SnapStart (Python and .NET functions pay for it; Java's is free) -----------------------------
+
+SECONDS_PER_MONTH = 730 * 3600  # AWS prices a month as 730 hours
+
+
+def snapstart_functions(template: dict[str, Any], key_of: dict[str, str]) -> list[tuple[str, int, int]]:
+    """(function, memory MB, published versions in the template) of every Python function with
+    SnapStart on its published versions."""
+    resources = template["Resources"]
+    versions: Counter[str] = Counter()
+    for r in resources.values():
+        if r["Type"] == "AWS::Lambda::Version":
+            function = r["Properties"].get("FunctionName")
+            if isinstance(function, dict) and "Ref" in function:
+                versions[function["Ref"]] += 1
+    out = []
+    for logical, r in resources.items():
+        props = r["Properties"] if r["Type"] == "AWS::Lambda::Function" else {}
+        if (props.get("SnapStart") or {}).get("ApplyOn") != "PublishedVersions":
+            continue
+        if not str(props.get("Runtime", "")).startswith("python"):
+            continue
+        out.append((key_of.get(logical, logical), int(props.get("MemorySize", 128)), versions[logical]))
+    return sorted(out)
+
+
+def snapstart_cache_line(functions: list[tuple[str, int, int]], prices: dict[str, Any]) -> dict[str, Any]:
+    """A month of every published version's snapshot in SnapStart's cache: the function's memory
+    in GB for each second the version is active."""
+    gb = sum(memory / 1024 * versions for _, memory, versions in functions)
+    names = ", ".join(f"{name} {memory} MB" for name, memory, _ in functions)
+    versions = sum(v for _, _, v in functions)
+    return _line(
+        f"Lambda SnapStart cache ({versions} published versions)",
+        gb * SECONDS_PER_MONTH,
+        "GB-s",
+        "lambda_snapstart_cache_gb_second",
+        prices,
+        f"{gb:g} GB cached for 730 h: {names}. {prices['assumptions']['snapstart_cache_note']}",
+    )
+
+
+def snapstart_restore_line(invocations: list[tuple[str, float, int]], prices: dict[str, Any]) -> dict[str, Any]:
+    """Restores: the share of invocations that start a new execution environment from the
+    snapshot (``snapstart_restores_per_invocation``), each charged the function's memory in GB."""
+    share = prices["assumptions"]["snapstart_restores_per_invocation"]
+    gb_all = sum(count * memory / 1024 for _, count, memory in invocations)
+    unit_price = prices["unit_prices"].get("lambda_snapstart_restore_gb")
+    ceiling = "" if unit_price is None else f" (${gb_all * unit_price:.3g} if every one did)"
+    return _line(
+        "Lambda SnapStart restores",
+        gb_all * share,
+        "GB restored",
+        "lambda_snapstart_restore_gb",
+        prices,
+        f"assumed: {share:g} of invocations start an environment from the snapshot{ceiling}; "
+        f"{prices['assumptions']['snapstart_restore_note']}",
+    )
+
+
+def publish_init_line(inits: list[tuple[str, float, int]], prices: dict[str, Any]) -> dict[str, Any]:
+    """Publishing a version runs the function's init (imports) and its before-snapshot hooks
+    (priming) once, billed as duration: the time measured here scaled to each function's CPU share."""
+    full = prices["assumptions"]["lambda_full_vcpu_mb"]
+    gb_seconds = sum(ms * max(1.0, full / memory) / 1000 * memory / 1024 for _, ms, memory in inits)
+    return _line(
+        f"Lambda init and priming when publishing ({len(inits)} versions)",
+        gb_seconds,
+        "GB-s",
+        "lambda_arm64_gb_second",
+        prices,
+        "import + before-snapshot hooks measured here (section 1) x CPU share; "
+        + prices["assumptions"]["snapstart_publish_note"],
+    )
+
+
 def per_1000_enrollments(
     operations: dict[str, Any],
     overhead: dict[str, Any],
     memory: dict[str, int],
     sqs_triggered: set[str],
     prices: dict[str, Any],
+    snapstart: bool = True,
 ) -> dict[str, Any]:
     a = prices["assumptions"]
     n = 1000
     enroll, authorizer = operations["enroll"], operations["authorizer"]
     downstream = operations["downstream"]
     lines = [_line("API Gateway REST requests", n, "requests", "api_gateway_rest_request", prices)]
+    invoked: list[tuple[str, float, int]] = [
+        ("enroll", n, memory["enroll"]),
+        ("authorizer", n * a["authorizer_invocations_per_request"], memory["authorizer"]),
+    ]
     lines += _lambda_lines(
         "enroll",
         n,
@@ -131,12 +217,15 @@ def per_1000_enrollments(
         lines += _lambda_lines(
             key, n * invocations, cpu_ms, memory[key], warm["calls"], prices, "downstream of each enrollment"
         )
+        invoked.append((key, n * invocations, memory[key]))
         calls.update({k: v * invocations for k, v in warm["calls"].items()})
         rru += warm["dynamodb_rru"] * invocations
         wru += warm["dynamodb_wru"] * invocations
         sms_segments += warm["sms_segments"] * invocations
         if key in sqs_triggered:
             sqs_messages += invocations
+    if snapstart:
+        lines.append(snapstart_restore_line(invoked, prices))
     lines.append(_line("DynamoDB write request units", wru * n, "WRU", "dynamodb_on_demand_write_request_unit", prices))
     lines.append(_line("DynamoDB read request units", rru * n, "RRU", "dynamodb_on_demand_read_request_unit", prices))
     lines += _call_lines(calls, n, prices)
@@ -172,8 +261,8 @@ def per_1000_enrollments(
     )
     lines.append(
         _line(
-            "X-Ray traces recorded",
-            n * a["xray_traces_per_request"],
+            "X-Ray traces recorded (active tracing, service side)",
+            n * a["xray_traces_per_enrollment"],
             "traces",
             "xray_trace_recorded",
             prices,
@@ -226,10 +315,15 @@ def per_participant_month(results: dict[str, Any], prices: dict[str, Any]) -> di
     }
 
 
-def fixed_monthly(template: dict[str, Any], prices: dict[str, Any]) -> dict[str, Any]:
+def fixed_monthly(
+    template: dict[str, Any], prices: dict[str, Any], key_of: dict[str, str] | None = None
+) -> dict[str, Any]:
     resources = template["Resources"]
     counts = Counter(r["Type"] for r in resources.values())
     lines = []
+    snapstart = snapstart_functions(template, key_of or {})
+    if snapstart:
+        lines.append(snapstart_cache_line(snapstart, prices))
     for kind, rule in prices["resource_monthly_at_rest"].items():
         if not counts.get(kind):
             continue
@@ -304,8 +398,14 @@ def model(
     results: dict[str, Any], template: dict[str, Any], memory: dict[str, int], key_of: dict[str, str]
 ) -> dict[str, Any]:
     prices = load_prices()
+    snapstart = snapstart_functions(template, key_of)
     enrollments = per_1000_enrollments(
-        results["operations"], results["overhead"], memory, sqs_triggered_functions(template, key_of), prices
+        results["operations"],
+        results["overhead"],
+        memory,
+        sqs_triggered_functions(template, key_of),
+        prices,
+        snapstart=bool(snapstart),
     )
     sms_price = prices["unit_prices"].get("sms_segment_indonesia")
     return {
@@ -315,6 +415,7 @@ def model(
             "verified": prices["verified"],
             "note": prices["region_note"],
             "file": "bench/prices.json",
+            "price_notes": prices.get("price_notes", {}),
         },
         "per_1000_enrollments": enrollments,
         "per_active_participant_month": per_participant_month(results, prices),
@@ -326,5 +427,21 @@ def model(
             else round(enrollments["sms_segments"] * sms_price, 4),
             "note": prices["sms_note"],
         },
-        "fixed_monthly_at_rest": fixed_monthly(template, prices),
+        "fixed_monthly_at_rest": fixed_monthly(template, prices, key_of),
+        "per_deployment": per_deployment(results.get("cold_start", {}), snapstart, prices),
     }
+
+
+def per_deployment(
+    cold_start: dict[str, Any], snapstart: list[tuple[str, int, int]], prices: dict[str, Any]
+) -> dict[str, Any]:
+    """What publishing a new version of every SnapStart function costs once (a deployment that
+    changes them all): each runs its init and priming before its snapshot is taken."""
+    measured = cold_start.get("functions", {})
+    inits = []
+    for name, memory, _ in snapstart:
+        figures = measured.get(name.split(".")[0])
+        if figures is not None:
+            inits.append((name, figures["import_ms"] + figures.get("priming_ms", 0.0), memory))
+    lines = [publish_init_line(inits, prices)] if inits else []
+    return {"lines": lines, "total_usd": float(f"{sum(line['usd'] or 0 for line in lines):.6g}")}
