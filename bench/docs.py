@@ -6,108 +6,132 @@ from __future__ import annotations
 from typing import Any
 
 from bench import report
-from bench.report import COLD_IMPORT_RATIO, _calls, _mb, _usd
+from bench.report import _calls, _mb, _usd
+
+
+def _budget(r: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(b for b in r["budgets"] if b["name"] == name)
 
 
 def _cold_start_notes(r: dict[str, Any]) -> str:
     cold = r["cold_start"]
-    boto3_ms = cold["boto3_import_ms"]
     fns = cold["functions"]
-    floors = cold["floors"]
-    first_floor_name, first_floor = next(iter(floors.items()))
-    full_floor = list(floors.values())[-1]
-    worst = max(fns.items(), key=lambda kv: kv[1]["ratio_to_boto3"])
-    best = min(fns.items(), key=lambda kv: kv[1]["ratio_to_boto3"])
-    met = all(f["ratio_to_boto3"] <= COLD_IMPORT_RATIO for f in fns.values())
-    within = [k for k, f in fns.items() if f["ratio_to_boto3"] <= COLD_IMPORT_RATIO]
-    over = [k for k, f in fns.items() if f["ratio_to_boto3"] > COLD_IMPORT_RATIO]
-    enroll = fns["enroll"]
-    nobc = cold.get("without_layer_bytecode", {})
-    lines = [
-        f"**{'Met' if met else 'Not met'}.** `import boto3` alone takes {boto3_ms:,.0f} ms here; the handlers take "
-        f"{best[1]['import_ms']:,.0f} ms ({best[0]}, {best[1]['ratio_to_boto3']:.2f}x) to "
-        f"{worst[1]['import_ms']:,.0f} ms ({worst[0]}, {worst[1]['ratio_to_boto3']:.2f}x)."
-        + (f" Within: {', '.join(within)}; over: {', '.join(over)}." if over and within else ""),
+    budget = _budget(r, "first request after restore")
+    api = [k for k, f in fns.items() if f["api"]]
+    within = [k for k in api if fns[k]["met"]]
+    over = [k for k in api if not fns[k]["met"]]
+    table = [
+        "| function | import | priming | AWS calls in priming | after-restore hooks | first request after restore "
+        "| warm request | first / warm | budget |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    if not met:
-        floor_steps = "; ".join(
-            f"{name}: {f['import_ms']:,.0f} ms = {f['ratio_to_boto3']:.2f}x" for name, f in floors.items()
+    for name, f in fns.items():
+        priming = f"{f['priming_ms']:,.0f} ms" if f["primes"] else "no hooks (0 ms)"
+        status = ("met" if f["met"] else "**not met**") if f["api"] else "none (not an API function)"
+        table.append(
+            f"| {name} | {f['import_ms']:,.0f} ms | {priming} | {f['priming_aws_call_count']} | "
+            f"{f['after_restore_ms']:.2f} ms | {f['first_request_ms']:,.1f} ms (CPU {f['first_request_cpu_ms']:,.1f}) | "
+            f"{f['warm_request_ms']:,.1f} ms (CPU {f['warm_request_cpu_ms']:,.1f}) | "
+            f"{f['first_to_warm']:.2f}x | {status} |"
         )
-        above = ", ".join(f"{k} {f['above_floor_ms']:+,.0f} ms" for k, f in fns.items())
-        limit_ms = COLD_IMPORT_RATIO * boto3_ms
-        rebased_ms = full_floor["import_ms"] + 0.5 * boto3_ms
-        rebased_over = [k for k, f in fns.items() if f["import_ms"] > rebased_ms]
-        rebased = "which every function meets" if not rebased_over else f"over which: {', '.join(rebased_over)}"
-        lines += [
-            "",
-            f"- Why: the budget leaves {limit_ms:,.0f} ms, and the floor every function that calls AWS stands on "
-            f"takes {full_floor['import_ms']:,.0f} ms ({full_floor['ratio_to_boto3']:.2f}x) before a line of Perisai "
-            f"code. Timed whole, in fresh interpreters in the same rounds as the handlers: {floor_steps}. "
-            f"`{first_floor_name}` is boto3 and one pydantic model (the guide's edge models): pydantic imports most "
-            "of itself (`pydantic_core.core_schema`, the schema generator, `annotated_types`) when the first model "
-            "class is built. The Logger, Metrics and Tracer are the observability every function carries. The "
-            "functions over budget are the ones that call AWS; payment_callback and claims import no boto3 yet "
-            "(their routes answer 501) and are within.",
-            f"- Above that floor, each handler's own share: {above}. Enroll's is Powertools' REST resolver with "
-            "request validation (the resolver package imports its AppSync, Bedrock and VPC Lattice siblings, and "
-            "the OpenAPI parameter machinery) and the enrollment models; the stream and queue functions' is "
-            "Powertools' batch utility and its event data classes, and for reminders the participant model the "
-            "notifier reads (with the dues and NIK rules it carries). None of it is code a route does not use.",
-            "- What was done, each a cut in what a cold start does, not a move into the first request: "
-            "the Tracer patches botocore only (`patch_modules`), where it tried every library the X-Ray SDK knows; "
-            "the OpenAPI security scheme is declared when `make build` generates the document, not at start-up, so "
-            "Powertools' OpenAPI models (about 60 ms of pydantic classes) are never imported on Lambda (watched "
-            "below); and the children run with the variables Lambda sets (`LAMBDA_TASK_ROOT`, "
-            "`AWS_LAMBDA_FUNCTION_NAME`, ...), on which the X-Ray SDK takes its Lambda path (outside it, the SDK "
-            "builds a sampler with its own botocore client that a deployed function never builds). What only one route "
-            "uses is imported when first used: the Encryption SDK and data masking, Powertools parameters and "
-            "idempotency, `phonenumbers`, `importlib.resources`. The '1st request' figures show what those cost "
-            f"when they are needed (enroll +{enroll['first_request_ms']:,.0f} ms, with the first AWS clients). "
-            "Those clients share one AWS session (Perisai's, Powertools idempotency's and the NIK secret's): "
-            "each extra boto3 session parses the service models again, about 40 ms here; the Encryption SDK "
-            "still builds its own for KMS (Powertools' KMS key provider creates that session itself; handing it ours "
-            "would mean re-implementing the provider).",
-            f"- What would meet it is not code: re-basing the budget on the floor (for instance, "
-            f"{full_floor['import_ms']:,.0f} ms measured here plus 0.5x boto3 for each function's own imports, "
-            f"{rebased_ms:,.0f} ms, {rebased}), or Lambda SnapStart for Python, which restores the initialised "
-            "interpreter from a snapshot instead of importing (priced per cached GB and restore; it needs "
-            "published versions behind an alias). Deferring boto3 or pydantic to the first request would make "
-            "the figure smaller and the cold start no shorter, so it was not done.",
-        ]
-    deferred = sorted(
-        set(enroll.get("watched_loaded_after_first_request") or []) - set(enroll["watched_loaded_at_import"])
-    )
-    if deferred:
-        lines += [
-            "",
-            f"- Checked in the child processes: enroll's import leaves out {', '.join(f'`{d}`' for d in deferred)}; "
-            "its first request brings them in.",
-        ]
-    never = [
-        w
-        for w in ("aws_lambda_powertools.event_handler.openapi.models",)
-        if w not in (enroll.get("watched_loaded_after_first_request") or enroll["watched_loaded_at_import"])
+    leftovers = []
+    for name, f in fns.items():
+        extra = _diff_calls(f["first_request_aws_calls"], f["warm_request_aws_calls"])
+        parts = []
+        if f["first_request_imported"]:
+            parts.append(
+                f"imports {f['first_request_imported_modules']} module(s) ("
+                + ", ".join(f"`{m}`" for m in _shorten(f["first_request_imported"]))
+                + ")"
+            )
+        if extra:
+            parts.append(f"makes {_calls(extra)} besides the warm request's calls")
+        if not parts and f["api"] and not f["met"]:
+            parts.append(
+                f"imports nothing and makes no extra AWS call, yet takes {f['first_request_ms'] - f['warm_request_ms']:,.1f} ms "
+                "more: first-use work inside the libraries that priming does not reach (profiled when this was "
+                "written: Powertools' logger decorator parsing its correlation-id path with jmespath, and the "
+                "metrics decorator's first 'no metrics' warning; priming calls the resolver, not the decorated "
+                "handler)"
+            )
+        if parts:
+            leftovers.append(f"  - {name}: " + "; ".join(parts) + ".")
+    nobc = cold.get("without_layer_bytecode", {})
+    xray = cold["xray_sdk_imported_by"]
+    lines = [
+        f"**{'Met' if budget['met'] else 'Not met'}.** First request after a simulated restore against a warm "
+        f"request, budget {cold['budget_first_to_warm']}x for the API functions: {budget['detail']}."
+        + (f" Within: {', '.join(within)}; over: {', '.join(over)}." if over and within else ""),
+        "",
+        "\n".join(table),
+        "",
+        "- How the restore is simulated: for each function, a fresh interpreter imports the handler module, takes the "
+        "hooks it registered through `perisai.snapstart` (off Lambda, the stand-in records them), runs the "
+        "before-snapshot hooks (priming; reverse registration order, as Lambda does), then the after-restore hooks, "
+        "then times one representative request against the bench's moto, then the same request "
+        f'{fns[api[0]]["warm_requests_per_run"] if api else 0} more times ("warm": their median). Import and priming '
+        "are what Lambda runs once when it publishes a version, before it takes the snapshot: a snapshot-time cost, "
+        "no longer part of any request's latency. The bench's AWS meter counts every AWS call in each phase; priming "
+        "must make none (it would run against whatever the publishing environment reaches, with no request to "
+        "answer).",
+        "- What it does not capture: the restore itself. On Lambda, Firecracker resumes the microVM from the cached "
+        "snapshot and pages its memory in lazily as the first request touches it; that latency (and its variance "
+        "with snapshot size and cache state) shows only on a deployed function, as `Restore Duration` in the REPORT "
+        "line of the first invocation. Here memory stays resident and CPU caches warm between priming and the "
+        "request, and AWS is moto on this machine (a call takes milliseconds of Python on both sides, not an "
+        "in-region network round trip; TLS is not used), so the first request here is a lower bound of Lambda's and "
+        "the ratio depends on moto's speed as much as on the function's.",
+        "- What the first request after the restore still does that a warm one does not (from the child's "
+        "`sys.modules` and the AWS meter): each is something priming could do ahead of the snapshot, except the "
+        "AWS calls and opening the connections, which must wait for the restore (a connection opened before the "
+        "snapshot would be stale after it):",
+        *(leftovers or ["  - nothing."]),
+        "- Functions without priming hooks (priming time 0): "
+        + (", ".join(cold["without_hooks"]) if cold["without_hooks"] else "none")
+        + ".",
+        f"- X-Ray SDK: {'imported by ' + ', '.join(xray) if xray else 'no function imports `aws_xray_sdk`'} "
+        "(`sys.modules` checked after the import, priming and every request"
+        + (
+            "; the SDK is installed in this environment, as a dependency of moto, so an import would be seen"
+            if cold["xray_sdk_installed"]
+            else "; the SDK is not installed here, so the check proves nothing"
+        )
+        + "). Powertools' package still loads its `tracing` module (the Tracer class) on "
+        "`import aws_lambda_powertools`; nothing creates a Tracer, and the SDK is imported only when one is. "
+        "Active tracing stays on, service side (API Gateway and Lambda).",
+        f"- Import times, for scale: `import boto3` alone takes {cold['boto3_import_ms']:,.0f} ms here; the "
+        "handlers' imports are in the table. They no longer add to a request's latency, so the old budget on them "
+        "(1.5x `import boto3`) and the import floors are gone.",
     ]
-    if never:
-        lines += [f"- Not imported by enroll at all, neither at import nor by its first request: `{never[0]}`."]
     if nobc:
         parts = ", ".join(f"{k} {v['import_ms']:,.0f} ms" for k, v in nobc.items())
         cached = ", ".join(f"{k} {fns[k]['import_ms']:,.0f} ms" for k in nobc)
-        lines += [
-            "",
+        lines.append(
             "- Also measured: the layer ships no bytecode (`make build` removes the 3.11 `.pyc` pip writes and "
-            "nothing writes Python 3.14's), and `/opt` is read-only, so on Lambda the layer is compiled from source "
-            f"at every cold start. With the layer compiled from source and boto3/stdlib from bytecode, as on Lambda "
-            f"today: {parts} (against {cached} with bytecode). Compiling the layer with a Python 3.14 interpreter at "
-            "build time (`compileall --invalidation-mode unchecked-hash`) would remove that; it needs a 3.14 "
-            "interpreter on the build machine, which this repository does not have yet.",
-        ]
+            "nothing writes Python 3.14's), and `/opt` is read-only, so Lambda compiles the layer from source in the "
+            f"init before each snapshot. With the layer compiled from source and boto3/stdlib from bytecode: {parts} "
+            f"(against {cached} with bytecode). Under SnapStart that is paid once per published version."
+        )
     return "\n".join(lines)
+
+
+def _diff_calls(first: dict[str, int], warm: dict[str, int]) -> dict[str, int]:
+    return {k: first[k] - warm.get(k, 0) for k in first if first[k] > warm.get(k, 0)}
+
+
+def _shorten(modules: list[str]) -> list[str]:
+    """Module names with their submodules folded: `a.b`, `a.b.c` -> `a.b` (and `a.b.*` kept short)."""
+    out: list[str] = []
+    for name in sorted(modules):
+        if out and name.startswith(out[-1] + "."):
+            continue
+        out.append(name)
+    return out
 
 
 def _aws_notes(r: dict[str, Any]) -> str:
     ops = r["operations"]
-    budget = r["budgets"][1]
+    budget = _budget(r, "AWS work and growth")
     enroll = ops["enroll"]
     storage = ops["storage"]
     growth = r["growth"]
@@ -157,7 +181,7 @@ def _aws_notes(r: dict[str, Any]) -> str:
 
 def _overhead_notes(r: dict[str, Any]) -> str:
     o = r["overhead"]
-    met = r["budgets"][2]["met"]
+    met = _budget(r, "handler overhead")["met"]
     e, a = o["enroll"], o["authorizer"]
     loads = [p["load_average_1min"] for x in (e, a) for p in x["passes"] if p.get("load_average_1min") is not None]
     lines = [
@@ -196,7 +220,7 @@ def _overhead_notes(r: dict[str, Any]) -> str:
 
 def _layer_notes(r: dict[str, Any]) -> str:
     layer = r["sizes"]["layer"]
-    met = r["budgets"][3]["met"]
+    met = _budget(r, "layer size")["met"]
     largest = ", ".join(f"{x['name']} {_mb(x['bytes'])}" for x in layer["largest"][:4])
     return "\n".join(
         [
@@ -228,8 +252,15 @@ def _cost_notes(r: dict[str, Any]) -> str:
     rows.append(f"| **total** | | **{_usd(per['total_usd'])}** | |")
     fixed_rows = ["| fixed monthly at rest | quantity | USD | note |", "|---|---|---|---|"]
     for line in fixed["lines"]:
-        fixed_rows.append(f"| {line['item']} | {line['quantity']:,.6g} | {_usd(line['usd'])} | {line['note']} |")
+        unit = "" if line["unit"] == "each" else f" {line['unit']}"
+        fixed_rows.append(f"| {line['item']} | {line['quantity']:,.6g}{unit} | {_usd(line['usd'])} | {line['note']} |")
     fixed_rows.append(f"| **total** | | **{_usd(fixed['total_usd'])}** | |")
+    deploy = c.get("per_deployment", {"lines": [], "total_usd": 0})
+    deploy_rows = ["| per deployment | quantity | USD | note |", "|---|---|---|---|"]
+    for line in deploy["lines"]:
+        deploy_rows.append(
+            f"| {line['item']} | {line['quantity']:,.6g} {line['unit']} | {_usd(line['usd'])} | {line['note']} |"
+        )
     free = ", ".join(f"{k.removeprefix('AWS::')} x{v['count']}" for k, v in fixed["no_charge_at_rest"].items())
     sms = c["sms"]
     return "\n".join(
@@ -253,9 +284,31 @@ def _cost_notes(r: dict[str, Any]) -> str:
             "Lambda durations are modelled, not measured on Lambda: the handler overhead measured here (section 3; "
             "for the downstream functions the handler thread's CPU time on moto) scaled by 1,769 MB / memory "
             "(Lambda's CPU share below one vCPU), plus an assumed in-region latency per AWS call "
-            "(`assumptions` in prices.json). Authorizer runs and X-Ray traces are counted once per request, "
-            "an upper bound.",
+            "(`assumptions` in prices.json). Authorizer runs (one per request) and X-Ray traces (two per "
+            "enrollment) are upper bounds.",
+            "",
+            "SnapStart (every function, Python): its cache is charged for each published version while it is "
+            "active, per GB of the function's memory per second (the fixed monthly line), and each restore per GB "
+            "of memory restored (the per-enrollment line, at an assumed share of invocations that start a new "
+            "execution environment: AWS publishes no such rate, and it is highest under low, bursty traffic). "
+            + _unconfirmed(c)
+            + " Publishing a version also runs each function's init and priming once:",
+            "",
+            "\n".join(deploy_rows),
         ]
+    )
+
+
+def _unconfirmed(c: dict[str, Any]) -> str:
+    notes = c["prices"].get("price_notes", {})
+    unconfirmed = [k for k, v in notes.items() if not v.get("confirmed")]
+    if not unconfirmed:
+        return ""
+    first = notes[unconfirmed[0]]
+    return (
+        f"Unconfirmed prices: {', '.join(f'`{k}`' for k in unconfirmed)} (as of {first['as_of']}, from "
+        f"{first['source']}; AWS's own page could not be checked when they were recorded; see `price_notes` in "
+        "prices.json)."
     )
 
 
@@ -283,7 +336,7 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
 |---|---|---|---|
 {summary}
 
-### Cold start
+### Cold start under SnapStart
 
 {_cold_start_notes(r)}
 
@@ -309,16 +362,16 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
 
 ## How each figure is measured
 
-1. **Cold start**: for each function, a fresh `python` process (`cwd` the function folder, as `/var/task`;
-   `PYTHONPATH` the layer's source, `layers/common`; other packages from the venv) times `import handler`;
-   the median of {r["cold_start"]["runs"]} runs, rounds interleaved with `import boto3` alone. Bytecode is
-   compiled once by an untimed warm-up run into a private cache, so all are compared with warm bytecode.
-   After the import, the same process serves one representative request against the bench's moto
-   ("1st request"). The child has the variables Lambda's runtime sets (`LAMBDA_TASK_ROOT`,
-   `AWS_LAMBDA_FUNCTION_NAME`, `AWS_EXECUTION_ENV`, `_X_AMZN_TRACE_ID`, ...), so Powertools and the X-Ray
-   SDK take their Lambda paths and the first request is traced (segments go to a closed local UDP port).
-   The floors (`boto3 + pydantic`, then Powertools' Logger and Metrics, then the Tracer) are timed the
-   same way, whole, from the same fresh start.
+1. **Cold start under SnapStart**: for each function, a fresh `python` process (`cwd` the function folder,
+   as `/var/task`; `PYTHONPATH` the layer's source, `layers/common`; other packages from the venv) times
+   `import handler`, the before-snapshot hooks (priming), the after-restore hooks, one representative
+   request against the bench's moto ("first request after restore") and {r["cold_start"]["functions"]["enroll"]["warm_requests_per_run"]} more of the same ("warm": their
+   median); the median of {r["cold_start"]["runs"]} runs, rounds interleaved with `import boto3` alone.
+   Bytecode is compiled once by an untimed warm-up run into a private cache, so all are compared with warm
+   bytecode. The child has the variables Lambda's runtime sets in a SnapStart environment
+   (`LAMBDA_TASK_ROOT`, `AWS_LAMBDA_FUNCTION_NAME`, `AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`, a published
+   version, `_X_AMZN_TRACE_ID`, ...), and the bench's AWS meter, installed as soon as botocore's client
+   module is imported, counts the AWS calls of each phase (its own bookkeeping time is subtracted).
 2. **AWS work**: the real handlers behind the emulated API Gateway of the local runtime, on moto;
    `botocore.client.BaseClient._make_api_call` is wrapped inside the bench only, so the clients of
    `perisai.aws`, Powertools and the Encryption SDK are all counted. `ReturnConsumedCapacity=TOTAL` is

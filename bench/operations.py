@@ -66,7 +66,7 @@ MINIMUMS = {
         wru=0,
         reason="one PutEvents per outbox record (Lambda's reads of the table stream are free)",
     ),
-    "reminders.notify": Minimum(
+    "notifier": Minimum(
         calls={"DynamoDB.GetItem": 1, "DynamoDB.PutItem": 1, "SNS.Publish": 1, "DynamoDB.UpdateItem": 1},
         rru=1,
         wru=2,

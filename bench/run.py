@@ -4,10 +4,12 @@ bench/results.json and (unless --no-docs) docs/BENCHMARKS.md."""
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import os
 import platform
 import time
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +40,20 @@ def _load() -> float | None:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
+def _fresh_notification(event: dict[str, Any]) -> dict[str, Any]:
+    """The notifier's last queue event with new message and event ids: the same request, not a
+    redelivery (the notifier sends once per event id and would skip the SMS the second time)."""
+    fresh = copy.deepcopy(event)
+    for record in fresh.get("Records", []):
+        record["messageId"] = str(uuid.uuid4())
+        body = json.loads(record["body"])
+        if isinstance(body.get("detail"), dict) and "event_id" in body["detail"]:
+            body["id"] = str(uuid.uuid4())
+            body["detail"]["event_id"] = str(uuid.uuid4())
+            record["body"] = json.dumps(body)
+    return fresh
+
+
 def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[str, Any]]:
     base = dict(os.environ)  # local AWS endpoint, credentials, region and the stack's variables
     envs: dict[str, dict[str, str]] = {}
@@ -47,6 +63,7 @@ def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[st
         service = stack.runtime.cloud.resolve(spec.environment.get("POWERTOOLS_SERVICE_NAME", "perisai"))
         envs[folder] = {**base, "POWERTOOLS_SERVICE_NAME": str(service)}
     method_arn = stack.events["authorizer"]["methodArn"]
+    # A fresh event per call: the first request after the restore, then the warm ones.
     factories: dict[str, Any] = {
         "enroll": lambda: stack.enroll_event(*stack.enroll_niks.take()),
         "authorizer": lambda: {"type": "TOKEN", "authorizationToken": f"Bearer {PARTNER_KEY}", "methodArn": method_arn},
@@ -55,6 +72,8 @@ def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[st
         "reminders": lambda: {"job": "dues-reminders", "scheduled_at": datetime.now(UTC).isoformat()},
         "outbox_relay": lambda: stack.events["outbox_relay"],
     }
+    if "notifier" in stack.events:
+        factories["notifier"] = lambda: _fresh_notification(stack.events["notifier"])
     return envs, factories
 
 
