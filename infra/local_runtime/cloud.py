@@ -80,8 +80,7 @@ class LocalCloud:
         os.environ["AWS_ENDPOINT_URL"] = self.endpoint
         os.environ["AWS_DEFAULT_REGION"] = REGION
         os.environ["AWS_REGION"] = REGION
-        # No X-Ray daemon locally; Powertools metrics print instead of needing CloudWatch.
-        os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+        # Powertools metrics print (EMF) instead of needing CloudWatch.
         os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "perisai-local")
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "false")
         # The embedded AWS serves one call at a time (see _Serialized): under concurrent requests a
