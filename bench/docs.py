@@ -60,8 +60,9 @@ def _cold_start_notes(r: dict[str, Any]) -> str:
     xray = cold["xray_sdk_imported_by"]
     lines = [
         f"**{'Met' if budget['met'] else 'Not met'}.** First request after a simulated restore against a warm "
-        f"request, budget {cold['budget_first_to_warm']}x for the API functions: {budget['detail']}."
-        + (f" Within: {', '.join(within)}; over: {', '.join(over)}." if over and within else ""),
+        f"request, budget {cold['budget_first_to_warm']}x for the API functions: "
+        + ", ".join(f"{k} {fns[k]['first_to_warm']:.2f}x" for k in api)
+        + (f". Within: {', '.join(within) or 'none'}; over: {', '.join(over)}." if over else "; all within."),
         "",
         "\n".join(table),
         "",
