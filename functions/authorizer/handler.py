@@ -74,6 +74,7 @@ def prime() -> None:
     for method, path in allowed_routes(api_document(), frozenset({"backoffice"})):
         policy.allow_route(method, path)
     policy.asdict()
+    "perisai.example".encode("idna")  # botocore's first connection would import the codec
 
 
 snapstart.register_after_restore(snapstart.renew_after_restore)

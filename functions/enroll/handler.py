@@ -211,6 +211,12 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 snapstart.register_after_restore(snapstart.renew_after_restore)
 
 
+@snapstart.register_after_restore
+def fetch_nik_index_key() -> None:
+    """After a restore, fetch the NIK index key fresh (it is never in the snapshot), off the first request."""
+    nik_protector().refresh_index_key()
+
+
 @snapstart.register_before_snapshot
 def prime() -> None:
     """Before the snapshot: import and build everything the routes use, and run the request
@@ -222,9 +228,16 @@ def prime() -> None:
     nik_protector().prepare()
     idempotency.once(env.idempotency_table, "enroll", _enroll_once)
     EnrollmentRequest.model_validate(PRIMING_ENROLLMENT)  # phonenumbers' and stdnum's data
+    # What the request path loads on first use: Powertools' parameters (the secret), DynamoDB
+    # condition expressions (idempotency), the OpenSSL backend (the Encryption SDK).
+    import aws_lambda_powertools.utilities.parameters  # noqa: F401
+    import boto3.dynamodb.conditions  # noqa: F401
+    from cryptography.hazmat.backends.openssl import backend  # noqa: F401
+
     for method, path, query, body in PRIMING_REQUESTS:
         app.resolve(snapstart.api_event(method, path, query, body), snapstart.PRIMING_CONTEXT)
     metrics.clear_metrics()  # priming is no traffic
+    snapstart.prime_handler(handler, [snapstart.api_event(*request) for request in PRIMING_REQUESTS[2:]])
 
 
 # A valid enrollment (checked, never stored) and requests that stop before any AWS call.
@@ -241,6 +254,7 @@ PRIMING_ENROLLMENT = {
     "agent_code": "prime-01",
     "heir": {"name": "Priming", "relationship": "spouse", "phone": "0813-1111-2222"},
 }
+# The first two add a metric: they run through the resolver only; the rest also through the handler.
 PRIMING_REQUESTS: tuple[tuple[str, str, dict[str, str], str | None], ...] = (
     ("GET", "/health", {}, None),
     ("GET", "/v1/dues/quote", {"monthly_income": "2500000", "sector": "transport", "programs": "JKK,JKM,JHT"}, None),

@@ -48,6 +48,7 @@ def prime() -> None:
     """Build the publisher and its client, and read an outbox image, before the snapshot."""
     publisher()
     aws.client("events")
+    "perisai.example".encode("idna")  # botocore's first connection would import the codec
     from_stream_image(
         {
             "pk": {"S": "OUTBOX#priming"},

@@ -12,10 +12,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, TypeVar, cast
 
-if TYPE_CHECKING:
-    from aws_lambda_powertools.utilities.typing import LambdaContext
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 __all__ = [
     "ON_LAMBDA",
@@ -24,6 +23,7 @@ __all__ = [
     "api_event",
     "register_after_restore",
     "register_before_snapshot",
+    "prime_handler",
     "renew_after_restore",
     "take_hooks",
 ]
@@ -105,7 +105,7 @@ class PrimingContext:
         return 10_000
 
 
-PRIMING_CONTEXT = cast("LambdaContext", PrimingContext())
+PRIMING_CONTEXT = cast(LambdaContext, PrimingContext())
 
 
 def api_event(method: str, path: str, query: dict[str, str], body: str | None) -> dict[str, Any]:
@@ -140,3 +140,12 @@ def renew_after_restore() -> None:
     import random
 
     random.seed()
+
+
+def prime_handler(handler: Callable[[dict[str, Any], LambdaContext], Any], events: list[dict[str, Any]]) -> None:
+    """Run the whole decorated handler (logger, metrics, resolver) on requests that stop before
+    any AWS call and add no metric, so nothing of the first real request is a first use. Also
+    loads the IDNA codec, which botocore's first connection would otherwise import."""
+    "perisai.example".encode("idna")
+    for event in events:
+        handler(event, PRIMING_CONTEXT)

@@ -9,6 +9,7 @@ from typing import Any
 
 from perisai import aws
 from perisai.errors import DependencyUnavailable
+from perisai.observability import logger
 
 SECRET_MAX_AGE_SECONDS = 300
 
@@ -41,6 +42,13 @@ class KmsNikProtector:
         """Import the Encryption SDK and build its provider now (SnapStart priming), not on the
         first request; makes no AWS call."""
         _ = self._masking
+
+    def refresh_index_key(self) -> None:
+        """Fetch the index key now (after a SnapStart restore); a failure is left to the next request."""
+        try:
+            _secrets(aws.client("secretsmanager")).get(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=True)
+        except Exception:  # noqa: BLE001  # the request path fetches it again and answers 503 if it must
+            logger.warning("NIK index key not fetched after restore; the next request fetches it")
 
     def _hmac_key(self) -> bytes:
         try:
