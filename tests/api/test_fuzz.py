@@ -2,21 +2,19 @@
 
 Every operation of `GET /v1/openapi.json` gets generated requests (valid and invalid, bounded and
 reproducible) with the back-office key, which passes every scope check, so requests reach the
-handlers. Each response must:
+handlers; a shorter run does the same with the partner key and with no key. Each response must:
 
 - not be a server error: a 5xx fails, except 501, the documented answer of unbuilt capabilities;
 - have a documented status code, content type, headers and a body matching the documented schema;
 - be JSON with the ErrorBody shape when it is an error (4xx/5xx), documented or not;
 - reject invalid input with a 4xx, and a missing required header (Idempotency-Key) with a 4xx;
-- answer 401 when the partner key is left out on a partner route.
+- answer 401 when the partner key is left out on a partner route;
+- answer a method the path does not define (TRACE, OPTIONS, HEAD, ...) with 405, an `Allow`
+  header listing the path's methods and the JSON error body, as the stack's ANY mocks do.
 
 Deliberately not checked (by design, not oversights):
 - `positive_data_acceptance`: the document cannot express the NIK checksum/region/birth-date rules
   or the Indonesian mobile number rules, so a schema-valid body is often, and rightly, a 422;
-- `unsupported_method` / `allow_header_conformance`: an undeclared method is answered like any
-  unknown route (API Gateway's MISSING_AUTHENTICATION_TOKEN, mapped by the stack to a JSON 404),
-  not with 405. Undeclared methods are still sent (GET/PUT/POST/DELETE/PATCH) and must not 5xx;
-  TRACE/OPTIONS are left out because the local HTTP server, not API Gateway, would answer them.
 """
 
 from __future__ import annotations
@@ -31,7 +29,7 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from tests.api.conftest import BACKOFFICE, Api, enrollment, make_lapsed
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed
 
 MAX_EXAMPLES = 50  # per operation and phase
 SEED = 20260401
@@ -60,22 +58,24 @@ def error_responses_are_json(ctx: Any, response: schemathesis.Response, case: sc
     assert isinstance(body.get("message"), str), f"error body lacks `message`: {body!r}"
 
 
-def _config(base_url: str) -> schemathesis.Config:
+def _config(base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAMPLES) -> schemathesis.Config:
     enabled = {"enabled": True}
     return schemathesis.Config.from_dict(
         {
             "base-url": base_url,
-            "headers": dict(BACKOFFICE),
+            "headers": headers,
             "seed": SEED,
             "generation": {
                 "mode": "all",  # positive and negative
-                "max-examples": MAX_EXAMPLES,
+                "max-examples": max_examples,
                 "deterministic": True,  # derandomized: the same cases on every run
                 "database": "none",  # nothing replayed from (or written to) .hypothesis/
             },
             "phases": {
                 "examples": {"fill-missing": True},
-                "coverage": {"unexpected-methods": ["get", "put", "post", "delete", "patch"]},
+                "coverage": {
+                    "unexpected-methods": ["get", "put", "post", "delete", "patch", "options", "trace", "query"]
+                },
             },
             "checks": {
                 "enabled": False,  # only the checks below
@@ -87,6 +87,8 @@ def _config(base_url: str) -> schemathesis.Config:
                 "negative_data_rejection": enabled,
                 "missing_required_header": enabled,
                 "ignored_auth": enabled,
+                "unsupported_method": enabled,
+                "allow_header_conformance": enabled,
             },
         }
     )
@@ -111,10 +113,22 @@ def api_schema(runtime, served_document: dict[str, Any]) -> schemathesis.BaseSch
     for parameter in participants["get"]["parameters"]:
         if parameter["name"] == "nik":
             parameter["example"] = example["nik"]
-    return schemathesis.openapi.from_dict(document, config=_config(runtime.url))
+    return schemathesis.openapi.from_dict(document, config=_config(runtime.url, dict(BACKOFFICE)))
+
+
+# The same contract seen by a partner (scopes enroll, pay, claims) and by a caller without a key.
+OTHER_CALLERS = {"partner": dict(PARTNER), "no key": {}}
+OTHER_CALLER_EXAMPLES = 10
+
+
+@pytest.fixture(scope="module", params=sorted(OTHER_CALLERS))
+def other_caller_schema(request, runtime, served_document: dict[str, Any]) -> schemathesis.BaseSchema:  # type: ignore[no-untyped-def]
+    config = _config(runtime.url, OTHER_CALLERS[request.param], OTHER_CALLER_EXAMPLES)
+    return schemathesis.openapi.from_dict(copy.deepcopy(served_document), config=config)
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
+other_caller = schemathesis.pytest.from_fixture("other_caller_schema")
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -138,6 +152,12 @@ def test_every_operation_honours_its_documented_contract(case: schemathesis.Case
     response = case.call_and_validate(additional_checks=[error_responses_are_json])
     if case.method.upper() == case.operation.method.upper():  # not an undeclared-method probe
         SEEN.setdefault(case.operation.label, set()).add(response.status_code)
+
+
+@other_caller.parametrize()
+@settings(deadline=None, suppress_health_check=list(HealthCheck))
+def test_every_operation_honours_its_contract_for_a_partner_and_without_a_key(case: schemathesis.Case) -> None:
+    case.call_and_validate(additional_checks=[error_responses_are_json])
 
 
 def _links(document: dict[str, Any]) -> list[str]:

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from perisai.domain.rates import RateBook
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.partners import Partner
+from perisai.domain.rates import RateBook
 from perisai.enrollment.models import EnrollmentRequest, ParticipantEnrolled
 from perisai.enrollment.service import EnrollmentService
 from perisai.errors import AlreadyEnrolled, NotFound, VersionConflict

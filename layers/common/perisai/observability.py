@@ -21,4 +21,6 @@ def count_per_partner(name: str, partner_id: str) -> None:
     """One count of ``name`` with the partner as its only dimension, published at once (a
     per-partner dimension on the shared ``metrics`` would split every other metric of the call)."""
     with single_metric(name=name, unit=MetricUnit.Count, value=1, namespace=NAMESPACE) as metric:
+        # Only the partner: the burst alarm's query reads SCHEMA(Perisai, partner_id) exactly.
+        metric.service = ""
         metric.add_dimension(name="partner_id", value=partner_id)
