@@ -32,7 +32,10 @@ def notifications() -> NotificationService:
 
 def _notify_one(record: SQSRecord) -> None:
     delivery = Delivery(record.message_id, int(record.attributes.approximate_receive_count or 1))
-    outcome = notifications().handle_event(record.json_body, delivery)
+    event = record.json_body
+    # The domain event's id, as the outbox relay logged it: one change followed across functions.
+    logger.set_correlation_id(str((event.get("detail") or {}).get("event_id") or record.message_id))
+    outcome = notifications().handle_event(event, delivery)
     logger.info("notification handled", extra={"outcome": outcome})
 
 
