@@ -3,6 +3,7 @@ event source mappings, domain events into rule targets, schedules into their tar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import uuid
@@ -140,7 +141,7 @@ class Delivery:
         for _attempt in range(mapping.max_retries + 1):
             try:
                 result = self._functions.invoke(mapping.function, {"Records": pending}, trigger="dynamodb-stream")
-            except Exception:
+            except Exception:  # noqa: S112  # Functions.invoke records the failure; Lambda retries the whole batch
                 continue
             failures = (
                 [f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])]
@@ -215,11 +216,9 @@ class Delivery:
         """An asynchronous invocation: retried, then dead-lettered."""
         spec_dlq = self._model.functions[function].dead_letter
         for _attempt in range(retries + 1):
-            try:
+            with contextlib.suppress(Exception):  # Functions.invoke records the failure; Lambda retries it
                 self._functions.invoke(function, event, trigger=trigger)
                 return True
-            except Exception:
-                continue
         target = dead_letter or spec_dlq
         if target:
             self._send(target, event)

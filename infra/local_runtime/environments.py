@@ -191,7 +191,8 @@ class EnvironmentPool:
         suffix = "" if number == 1 else f"_{number}"
         unique = "lambda_" + source.replace("/", "_") + "_" + module_name + suffix
         spec = importlib.util.spec_from_file_location(unique, self._root / source / f"{module_name}.py")
-        assert spec and spec.loader
+        if spec is None or spec.loader is None:
+            raise RuntimeError(f"cannot load {source}/{module_name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
         from perisai import snapstart

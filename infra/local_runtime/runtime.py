@@ -9,7 +9,7 @@ from datetime import datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local_runtime import template as stack_template
 from local_runtime.cloud import LocalCloud, MotoServer
@@ -17,10 +17,13 @@ from local_runtime.delivery import Delivery
 from local_runtime.functions import Functions
 from local_runtime.gateway import ApiGateway, HttpResponse
 
+if TYPE_CHECKING:
+    from perisai.partners.models import Channel, Scope
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Fixed local keys (never valid anywhere else): the README's curl examples use them.
-DEMO_PARTNERS = (
+DEMO_PARTNERS: tuple[tuple[str, str, str, Channel, list[Scope]], ...] = (
     ("demo-partner-key", "demo-partner", "Demo Agen Perisai network", "agent_network", ["enroll", "pay", "claims"]),
     (
         "demo-backoffice-key",
@@ -62,12 +65,14 @@ class LocalRuntime:
 
     @property
     def url(self) -> str:
-        assert self._http is not None
+        if self._http is None:
+            raise RuntimeError("the local runtime is not started")
         host, port = self._http.server_address[:2]
         return f"http://{host}:{port}"
 
     def outputs(self) -> dict[str, Any]:
-        assert self.cloud is not None
+        if self.cloud is None:
+            raise RuntimeError("the local runtime is not started")
         resolved = {}
         for name, output in self._template.get("Outputs", {}).items():
             try:
@@ -119,7 +124,7 @@ class LocalRuntime:
                 partner_name=name,
                 channel=channel,
                 scopes=scopes,
-                key=key,  # type: ignore[arg-type]
+                key=key,
                 usage_plan="bulk",
             )
 
@@ -144,7 +149,8 @@ class LocalRuntime:
     def control(self, method: str, path: str, body: bytes) -> HttpResponse:
         from perisai.clock import clock
 
-        assert self.delivery is not None and self.functions is not None and self.gateway is not None
+        if self.delivery is None or self.functions is None or self.gateway is None:
+            raise RuntimeError("the local runtime is not started")
         if method == "GET" and path == "/_local/schedules":
             return _json(
                 200,
@@ -164,17 +170,17 @@ class LocalRuntime:
             name = run.group(1)
             if name not in self.model.schedules:
                 return _error(404, "not_found", f"no schedule named {name}")
-            at, problem = _instant(body, "at")
-            if problem:
-                return _error(422, "validation_error", problem, field="at")
-            clock.move_to(at)  # type: ignore[arg-type]
-            return _json(200, self.delivery.run_schedule(name, at))  # type: ignore[arg-type]
+            at = _instant(body, "at")
+            if isinstance(at, str):
+                return _error(422, "validation_error", at, field="at")
+            clock.move_to(at)
+            return _json(200, self.delivery.run_schedule(name, at))
         if path == "/_local/clock":
             if method == "PUT":
-                now, problem = _instant(body, "now")
-                if problem:
-                    return _error(422, "validation_error", problem, field="now")
-                clock.move_to(now)  # type: ignore[arg-type]
+                now = _instant(body, "now")
+                if isinstance(now, str):
+                    return _error(422, "validation_error", now, field="now")
+                clock.move_to(now)
             elif method == "DELETE":
                 clock.reset()
             elif method != "GET":
@@ -190,7 +196,8 @@ class LocalRuntime:
         return _error(404, "not_found", f"no local route {method} {path}")
 
 
-def _instant(body: bytes, field: str) -> tuple[datetime | None, str | None]:
+def _instant(body: bytes, field: str) -> datetime | str:
+    """The instant in the body's `field`, or what is wrong with the body."""
     from perisai.clock import JAKARTA
 
     try:
@@ -198,10 +205,10 @@ def _instant(body: bytes, field: str) -> tuple[datetime | None, str | None]:
         raw = payload[field]
         value = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError):
-        return None, f'body must be {{"{field}": "<ISO-8601 time>"}}'
+        return f'body must be {{"{field}": "<ISO-8601 time>"}}'
     if value.tzinfo is None:
         value = value.replace(tzinfo=JAKARTA)  # business time when no offset is given
-    return value, None
+    return value
 
 
 def _json(status: int, payload: Any) -> HttpResponse:
@@ -269,7 +276,8 @@ def _handler_for(runtime: LocalRuntime) -> type[BaseHTTPRequestHandler]:
             path = self.path.split("?", 1)[0]
             if path.startswith("/_local/"):
                 return runtime.control(self.command, path.rstrip("/"), body)
-            assert runtime.gateway is not None
+            if runtime.gateway is None:
+                raise RuntimeError("the local runtime is not started")
             headers = {k: v for k, v in self.headers.items()}
             return runtime.gateway.handle(self.command, self.path, headers, body, self.client_address[0])
 
