@@ -104,9 +104,12 @@ class LocalTarget:
         return PartnerKeyRepository(self.table, dynamodb=client)
 
     def flush_authorizer_cache(self) -> None:
-        request = urllib.request.Request(f"{self.runtime_url}/_local/authorizer-cache", method="DELETE")
+        url = f"{self.runtime_url}/_local/authorizer-cache"
+        if not url.startswith(("http://", "https://")):
+            raise CliError(f"the local runtime URL {self.runtime_url} is not http(s); restart `make dev`")
+        request = urllib.request.Request(url, method="DELETE")  # noqa: S310  # http(s) only, checked above
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310  # http(s) only, checked above
                 response.read()
         except (urllib.error.URLError, OSError) as exc:
             raise CliError(f"could not flush the local authorizer cache at {self.runtime_url}: {exc}") from exc

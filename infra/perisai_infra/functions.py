@@ -49,7 +49,7 @@ class FunctionsConstruct(Construct):
             description="perisai package and its runtime dependencies",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        self.layer.node.default_child.add_metadata(SOURCE_METADATA, "layers/common")  # type: ignore[union-attr]
+        self.layer.node.default_child.add_metadata(SOURCE_METADATA, "layers/common")  # type: ignore[union-attr]  # default_child of an L2 construct is its Cfn resource, never None
         self._stack = stack
         self.functions: dict[str, lambda_.Function] = {}
         self.aliases: dict[str, lambda_.Alias] = {}
@@ -98,7 +98,7 @@ class FunctionsConstruct(Construct):
                 **(environment or {}),
             },
         )
-        function.node.default_child.add_metadata(SOURCE_METADATA, f"functions/{spec.folder}")  # type: ignore[union-attr]
+        function.node.default_child.add_metadata(SOURCE_METADATA, f"functions/{spec.folder}")  # type: ignore[union-attr]  # default_child of an L2 construct is its Cfn resource, never None
         Annotations.of(function).acknowledge_warning(
             "@aws-cdk/aws-lambda:snapStartRequirePublish", "Published: current_version behind the live alias."
         )
