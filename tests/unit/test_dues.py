@@ -336,13 +336,6 @@ def test_versions_in_any_file_order():
     assert book.rules_for("2028-01").id == "later" and book.rules_for("2027-12").id == "pp44-2015-bpu"
 
 
-def test_restricted_to_keeps_only_the_version_in_force():
-    book = RateBook.load()
-    only = book.restricted_to("2026-05")
-    assert only.versions == (book.rules_for("2026-05"),)
-    assert only.discounts == book.discounts
-
-
 def test_load_from_explicit_path(tmp_path):
     import json
 

@@ -39,7 +39,25 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParticipantRepository]:
             ],
             BillingMode="PAY_PER_REQUEST",
         )
-        yield ParticipantRepository(TABLE, client)
+        yield ParticipantRepository(TABLE, Atomic(client))
+
+
+class Atomic:
+    """DynamoDB evaluates a condition and writes atomically; moto in-process does not under
+    threads, so each call runs alone (as the local runtime serializes its embedded AWS)."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._lock = threading.Lock()
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._client, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self._lock:
+                return method(*args, **kwargs)
+
+        return call
 
 
 def participant(**overrides: Any) -> Participant:
@@ -73,6 +91,8 @@ def test_two_concurrent_writers_lose_neither_change(store: ParticipantRepository
     both_read = threading.Barrier(2, timeout=10)
     calls = {"occupation": 0, "covered_through": 0}
 
+    failures: list[BaseException] = []
+
     def writer(field: str, value: str) -> None:
         def change(current: Participant) -> tuple[Participant, list[Any]]:
             calls[field] += 1
@@ -80,7 +100,10 @@ def test_two_concurrent_writers_lose_neither_change(store: ParticipantRepository
                 both_read.wait()  # both writers hold version 1 before either writes
             return current.model_copy(update={field: value}), []
 
-        modify(store, "PST-0000000000AB", change)
+        try:
+            modify(store, "PST-0000000000AB", change)
+        except BaseException as exc:  # a thread's exception would otherwise vanish
+            failures.append(exc)
 
     threads = [
         threading.Thread(target=writer, args=("occupation", "nelayan")),
@@ -90,6 +113,7 @@ def test_two_concurrent_writers_lose_neither_change(store: ParticipantRepository
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
+    assert failures == []
     stored = store.get("PST-0000000000AB")
     assert stored is not None
     assert (stored.occupation, stored.covered_through) == ("nelayan", "2026-11")

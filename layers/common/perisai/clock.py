@@ -25,9 +25,6 @@ class Clock:
     def today_jakarta(self) -> date:
         return self.now().astimezone(JAKARTA).date()
 
-    def now_jakarta(self) -> datetime:
-        return self.now().astimezone(JAKARTA)
-
     def move_to(self, instant: datetime) -> None:
         """Make ``now()`` return ``instant`` from here on; time keeps flowing."""
         if instant.tzinfo is None:

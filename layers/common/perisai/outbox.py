@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pydantic import BaseModel
-
 from perisai import aws
 from perisai.dynamo import error_code, from_item
 from perisai.errors import DependencyUnavailable
+from perisai.models import Model
 
 
-class OutboxEvent(BaseModel):
+class OutboxEvent(Model):
     event_id: str
     detail_type: str
     detail: dict[str, Any]

@@ -52,10 +52,6 @@ class OutboxRelayEnv(Environment):
     event_source: str = Field(alias="EVENT_SOURCE", default="perisai")
 
 
-class PartnerAdminEnv(Environment):
-    partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
-
-
 class NotifierEnv(Environment):
     participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
     # Indonesian operators require a registered alphanumeric sender id (3-11 characters).

@@ -252,10 +252,6 @@ class RateBook(_Data):
                 return program
         return None
 
-    def restricted_to(self, month: DuesMonth | str) -> RateBook:
-        """Same book holding only the version in force for ``month`` (for audits and tests)."""
-        return self.model_copy(update={"versions": (self.rules_for(month),)})
-
 
 def max_amount_rupiah() -> int:
     """The upper bound on every integer field of the API (policies.max_amount_rupiah, packaged book)."""

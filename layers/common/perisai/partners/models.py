@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from perisai.models import Model
 
 Channel = Literal[
     "agent_network",  # Agen Perisai
@@ -23,7 +25,7 @@ UsagePlan = Literal["trial", "standard", "bulk"]
 SECURITY_SCHEME = "PartnerKey"
 
 
-class PartnerKey(BaseModel):
+class PartnerKey(Model):
     """Stored item: one API key of one partner, found by the key's hash."""
 
     key_hash: str
