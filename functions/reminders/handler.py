@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from perisai import snapstart
 from perisai.errors import NotBuilt
 from perisai.models import Model
