@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 pytest_plugins = ["tests.pii_guard"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +32,7 @@ def template_json(synthesized: tuple[Path, dict[str, Any]]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def runtime(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+def runtime(template_json: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     """The local runtime (moto + real handlers behind the emulated API Gateway) on a free port."""
     from local_runtime.runtime import LocalRuntime
 

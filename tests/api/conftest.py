@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+    from perisai.partners.models import Channel, Scope, UsagePlan
 
 PARTNER = {"Authorization": "Bearer demo-partner-key"}
 BACKOFFICE = {"Authorization": "Bearer demo-backoffice-key"}
@@ -40,7 +44,12 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
 
 
 def partner_key(
-    runtime: Any, partner_id: str, scopes: list[str], *, channel: str = "retailer", usage_plan: str = "standard"
+    runtime: Any,
+    partner_id: str,
+    scopes: list[Scope],
+    *,
+    channel: Channel = "retailer",
+    usage_plan: UsagePlan = "standard",
 ) -> tuple[dict[str, str], Any]:
     """A new key for a test partner: (Authorization headers, stored key record)."""
     from perisai.partners.repository import PartnerKeyRepository
@@ -50,9 +59,9 @@ def partner_key(
         PartnerKeyRepository(runtime.outputs()["PartnersTableName"]),
         partner_id=partner_id,
         partner_name=partner_id,
-        channel=channel,  # type: ignore[arg-type]
-        scopes=scopes,  # type: ignore[arg-type]
-        usage_plan=usage_plan,  # type: ignore[arg-type]
+        channel=channel,
+        scopes=scopes,
+        usage_plan=usage_plan,
     )
     return {"Authorization": f"Bearer {key}"}, record
 
@@ -109,12 +118,12 @@ class Api:
 
 
 @pytest.fixture(scope="session")
-def api(runtime) -> Api:  # type: ignore[no-untyped-def]
+def api(runtime: LocalRuntime) -> Api:
     return Api(runtime.url)
 
 
 @pytest.fixture
-def frozen_clock(api: Api) -> Iterator[Any]:
+def frozen_clock(api: Api) -> Iterator[Callable[[str], None]]:
     """Move the runtime's clock for one test; real time again afterwards."""
 
     def move(instant: str) -> None:

@@ -20,12 +20,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 
 from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, partner_key
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+    from perisai.partners.models import Scope
 
 CALLERS = ("no key", "unknown key", "revoked key", "enroll", "pay", "claims", "backoffice", "other partner")
 SCOPE_CALLERS = ("enroll", "pay", "claims", "backoffice")
@@ -59,7 +63,7 @@ LOOKUP_FIELDS = {"participant_id", "status"}
 PROFILE_FIELDS = {"partner_id", "agent_code", "enrolled_at", "programs", "sector", "next_dues", "covered_through"}
 
 
-def _issue(runtime, partner_id: str, scopes: list[str]) -> tuple[dict[str, str], Any]:  # type: ignore[no-untyped-def]
+def _issue(runtime: LocalRuntime, partner_id: str, scopes: list[Scope]) -> tuple[dict[str, str], Any]:
     return partner_key(runtime, partner_id, scopes)
 
 
@@ -77,7 +81,7 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(api: Api, runtime) -> Iterator[World]:  # type: ignore[no-untyped-def]
+def world(api: Api, runtime: LocalRuntime) -> Iterator[World]:
     suffix = uuid.uuid4().hex[:6]
     agent = f"matrix-agent-{suffix}"
     headers: dict[str, dict[str, str]] = {
@@ -196,7 +200,7 @@ def test_the_table_matches_the_scopes_of_the_served_document(api: Api) -> None:
         assert {str(s) for s in statuses} <= documented, (route, sorted(documented))
 
 
-def test_no_other_partner_reads_a_participant_by_any_route(api: Api, runtime, world: World) -> None:  # type: ignore[no-untyped-def]
+def test_no_other_partner_reads_a_participant_by_any_route(api: Api, runtime: LocalRuntime, world: World) -> None:
     """demo-partner's participant, asked for by another partner holding every non-back-office scope."""
     target = world.foreign
     nosy = _issue(runtime, f"matrix-nosy-{uuid.uuid4().hex[:6]}", ["enroll", "pay", "claims"])[0]

@@ -4,34 +4,41 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik, partner_key, scan_all
 from tests.helpers.concurrency import fire, fire_all
 
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+    from perisai.partners.models import Scope
 
-def _items(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+
+def _items(runtime: LocalRuntime) -> list[dict[str, Any]]:
     return scan_all(runtime)
 
 
-def _settled_items(runtime) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _settled_items(runtime: LocalRuntime) -> list[dict[str, Any]]:
     """Items once asynchronous work in flight (welcome SMS claims) has finished."""
     runtime.delivery.drain()
     return _items(runtime)
 
 
-def _participants_with(runtime, participant_ids: set[str]) -> int:  # type: ignore[no-untyped-def]
+def _participants_with(runtime: LocalRuntime, participant_ids: set[str]) -> int:
     return sum(1 for i in _items(runtime) if i["pk"]["S"].removeprefix("PARTICIPANT#") in participant_ids)
 
 
-def _key_with(runtime, partner_id: str, scopes: list[str]) -> dict[str, str]:  # type: ignore[no-untyped-def]
+def _key_with(runtime: LocalRuntime, partner_id: str, scopes: list[Scope]) -> dict[str, str]:
     return partner_key(runtime, partner_id, scopes)[0]
 
 
-def test_enrollment_creates_a_pending_participant_with_first_month_dues(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_enrollment_creates_a_pending_participant_with_first_month_dues(
+    api: Api, frozen_clock: Callable[[str], None]
+) -> None:
     frozen_clock("2026-11-25T10:00:00+07:00")
     response = api.enroll(enrollment(agent_code="AGEN-017", monthly_income=2_750_000))
     assert response.status_code == 201, response.text
@@ -58,8 +65,8 @@ def test_enrollment_creates_a_pending_participant_with_first_month_dues(api: Api
     ],
 )
 def test_first_dues_follow_the_rules_of_the_enrollment_month(
-    api: Api, frozen_clock, now: str, sector: str, payer: str | None, expected_total: int
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, frozen_clock: Callable[[str], None], now: str, sector: str, payer: str | None, expected_total: int
+) -> None:
     frozen_clock(now)
     # Only a local government pays as government: its enrollments are government-paid by default.
     headers = {"Authorization": "Bearer demo-pemda-key"} if payer == "government" else None
@@ -68,7 +75,7 @@ def test_first_dues_follow_the_rules_of_the_enrollment_month(
     assert response.json()["dues"]["total"] == expected_total
 
 
-def test_a_nik_enrolls_once_whoever_asks(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_nik_enrolls_once_whoever_asks(api: Api, runtime: LocalRuntime) -> None:
     body = enrollment()
     first = api.enroll(body)
     assert first.status_code == 201
@@ -80,7 +87,7 @@ def test_a_nik_enrolls_once_whoever_asks(api: Api, runtime) -> None:  # type: ig
         assert first.json()["participant_id"] not in response.text
 
 
-def test_twenty_concurrent_enrollments_of_one_nik_make_one_participant(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_twenty_concurrent_enrollments_of_one_nik_make_one_participant(api: Api, runtime: LocalRuntime) -> None:
     body = enrollment()
     keys = [str(uuid.uuid4()) for _ in range(20)]
     responses = fire_all([lambda key=key: api.enroll(body, key=key) for key in keys])
@@ -105,7 +112,7 @@ def test_the_same_request_retried_concurrently_answers_with_one_participant(api:
     assert api.enroll(body, key=key).json()["participant_id"] in ids
 
 
-def test_concurrent_requests_each_get_their_own_answer(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_requests_each_get_their_own_answer(api: Api, runtime: LocalRuntime) -> None:
     # Lambda serves one invocation per environment; locally they share a process, and Powertools
     # keeps the current event in a class attribute: each request must still see only its own.
     bodies = [enrollment(monthly_income=1_000_000 + 100_000 * i) for i in range(12)]
@@ -117,7 +124,7 @@ def test_concurrent_requests_each_get_their_own_answer(api: Api, runtime) -> Non
     assert runtime.functions.environments.started("functions/enroll", "handler") > 1
 
 
-def test_idempotency_key_replays_and_refuses_a_different_body(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_idempotency_key_replays_and_refuses_a_different_body(api: Api, runtime: LocalRuntime) -> None:
     body, key = enrollment(), str(uuid.uuid4())
     first = api.enroll(body, key=key)
     before = len(_settled_items(runtime))
@@ -155,8 +162,8 @@ BAD_INPUTS = [
 
 @pytest.mark.parametrize(("change", "fields"), BAD_INPUTS)
 def test_bad_input_is_422_naming_each_field_and_writes_nothing(
-    api: Api, runtime, change: dict[str, Any], fields: set[str]
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, change: dict[str, Any], fields: set[str]
+) -> None:
     before = len(_settled_items(runtime))
     response = api.enroll({**enrollment(), **change})
     assert response.status_code == 422, response.text
@@ -171,14 +178,14 @@ def test_every_bad_field_is_named_at_once(api: Api) -> None:
     assert {"phone", "monthly_income", "programs", "sector"} <= {f["field"] for f in response.json()["fields"]}
 
 
-def test_workers_under_fifteen_cannot_enroll(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_workers_under_fifteen_cannot_enroll(api: Api, frozen_clock: Callable[[str], None]) -> None:
     frozen_clock("2026-11-25T10:00:00+07:00")
     response = api.enroll(enrollment(birth=date(2012, 1, 5)))
     assert response.status_code == 422
     assert "birth_date" in {f["field"] for f in response.json()["fields"]}
 
 
-def test_participant_is_visible_to_its_partner_and_the_back_office_only(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_participant_is_visible_to_its_partner_and_the_back_office_only(api: Api, runtime: LocalRuntime) -> None:
     participant_id = api.enroll(enrollment(programs=["JKK", "JKM", "JHT"])).json()["participant_id"]
     own = api.get(f"/v1/participants/{participant_id}", headers=PARTNER)
     assert own.status_code == 200
@@ -194,7 +201,7 @@ def test_participant_is_visible_to_its_partner_and_the_back_office_only(api: Api
     assert api.get("/v1/participants/PST-000000000000", headers=PARTNER).status_code == 404
 
 
-def test_find_by_nik_returns_only_id_and_status(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_find_by_nik_returns_only_id_and_status(api: Api, runtime: LocalRuntime) -> None:
     body = enrollment()
     participant_id = api.enroll(body).json()["participant_id"]
     cashier = _key_with(runtime, "brilink-007", ["pay"])
@@ -230,7 +237,7 @@ def test_dues_quote_route(api: Api) -> None:
     assert missing_jkm.json()["fields"][0]["field"] == "programs"
 
 
-def test_nik_is_never_stored_in_clear(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_nik_is_never_stored_in_clear(api: Api, runtime: LocalRuntime) -> None:
     from perisai.enrollment.nik import KmsNikProtector
     from perisai.settings import EnrollEnv
 
@@ -252,7 +259,7 @@ def test_nik_is_never_stored_in_clear(api: Api, runtime) -> None:  # type: ignor
     assert profile["phone"]["S"] == "+6281234567890"
 
 
-def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, runtime: LocalRuntime) -> None:
     events = runtime.cloud.client("events")
     sqs = runtime.cloud.client("sqs")
     bus = runtime.outputs()["EventBusName"]
@@ -282,7 +289,7 @@ def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, ru
         assert personal not in text
 
 
-def test_a_lapsed_participant_is_reactivated_under_the_same_id(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_lapsed_participant_is_reactivated_under_the_same_id(api: Api, runtime: LocalRuntime) -> None:
     body = enrollment()
     participant_id = api.enroll(body).json()["participant_id"]
     make_lapsed(runtime, participant_id)

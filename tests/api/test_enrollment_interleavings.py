@@ -21,15 +21,18 @@ import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.api.conftest import PARTNER, enrollment, partner_key, scan_all
+from tests.api.conftest import PARTNER, Api, enrollment, partner_key, scan_all
 from tests.helpers.concurrency import fire_all
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 KEY_POOL = 3
 ALLOWED = {
@@ -64,19 +67,19 @@ def schedules(draw: st.DrawFn) -> list[list[Attempt]]:
 
 
 @pytest.fixture(scope="module")
-def partners(runtime) -> list[tuple[str, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def partners(runtime: LocalRuntime) -> list[tuple[str, dict[str, str]]]:
     return [("demo-partner", PARTNER), (SECOND_PARTNER, partner_key(runtime, SECOND_PARTNER, ["enroll"])[0])]
 
 
 @pytest.fixture(scope="module")
-def nik_secret(runtime) -> bytes:  # type: ignore[no-untyped-def]
+def nik_secret(runtime: LocalRuntime) -> bytes:
     from perisai.settings import EnrollEnv
 
     secret = runtime.cloud.client("secretsmanager").get_secret_value(SecretId=EnrollEnv.load().nik_hmac_secret_arn)
     return secret["SecretString"].encode()
 
 
-def _table_items(runtime, nik_hashes: list[str], request_ids: list[str]) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _table_items(runtime: LocalRuntime, nik_hashes: list[str], request_ids: list[str]) -> list[dict[str, Any]]:
     """Every item of these NIKs or made under these requests (a filtered scan: all items are seen)."""
     values: dict[str, Any] = {}
     for prefix, strings in (("h", nik_hashes), ("n", [f"NIK#{h}" for h in nik_hashes]), ("r", request_ids)):
@@ -106,8 +109,8 @@ def _request_id(partner_id: str, key: str) -> str:
 )
 @given(schedule=schedules())
 def test_concurrent_enrollment_interleavings_keep_the_invariants(
-    runtime, partners, nik_secret: bytes, schedule: list[list[Attempt]]
-) -> None:  # type: ignore[no-untyped-def]
+    runtime: LocalRuntime, partners: list[tuple[str, dict[str, str]]], nik_secret: bytes, schedule: list[list[Attempt]]
+) -> None:
     url = runtime.url + "/v1/participants"
     bases = [enrollment() for _ in range(3)]  # fresh NIKs for every example
     bodies = {(n, v): {**bases[n], **({"occupation": "pedagang pasar"} if v else {})} for n in range(3) for v in (0, 1)}
@@ -183,7 +186,7 @@ def test_concurrent_enrollment_interleavings_keep_the_invariants(
                     assert status in (409, 422) or body.get("participant_id") in ids, (partner_id, key, a, body)
 
 
-def test_a_key_refused_as_already_enrolled_stays_used(api) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_refused_as_already_enrolled_stays_used(api: Api) -> None:
     """The sequence hypothesis found: key K is refused (409 already_enrolled, the NIK is taken);
     K is then sent with another worker's body. It must get 422 idempotency_key_reused (README:
     "with another body it gets 422"), not enroll the other worker; the same body replays 409."""

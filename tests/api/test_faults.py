@@ -23,15 +23,20 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from perisai.participants.repository import OUTBOX_TTL_SECONDS
 from tests.api.conftest import Api, enrollment, scan_all
 from tests.helpers.faults import KINDS, Fault, FaultInjector, inject, record
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+    from perisai.partners.models import PartnerKey
 
 PARTNER_ID = "demo-partner"
 ENROLL_FUNCTION = "enroll"
@@ -50,7 +55,7 @@ ENROLL_PATH = (IDEMPOTENCY_START, HMAC_SECRET, NIK_ENCRYPTION, ENROLL_TRANSACTIO
 SLACK_MS = 2_000
 
 
-def in_progress_bound_ms(runtime) -> int:  # type: ignore[no-untyped-def]
+def in_progress_bound_ms(runtime: LocalRuntime) -> int:
     """How long an INPROGRESS record may block its key: the enroll function's timeout (Powertools
     sets its in-progress expiry from the remaining invocation time), plus slack."""
     timeouts = [f.timeout for f in runtime.model.functions.values() if f.source == f"functions/{ENROLL_FUNCTION}"]
@@ -73,7 +78,7 @@ class EventLedger:
     """Every ParticipantEnrolled that reached the bus since the module started (a test queue
     behind a rule on the domain bus, as test_enrollment does), read and deleted as it arrives."""
 
-    def __init__(self, runtime) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, runtime: LocalRuntime) -> None:
         self._runtime = runtime
         self._sqs = runtime.cloud.client("sqs")
         events = runtime.cloud.client("events")
@@ -102,11 +107,11 @@ class EventLedger:
 
 
 @pytest.fixture(scope="module")
-def ledger(runtime) -> EventLedger:  # type: ignore[no-untyped-def]
+def ledger(runtime: LocalRuntime) -> EventLedger:
     return EventLedger(runtime)
 
 
-def _enrollment_items(runtime, nik_hash: str, since: int) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+def _enrollment_items(runtime: LocalRuntime, nik_hash: str, since: int) -> list[dict[str, Any]]:
     """Items of one NIK (participant, NIK item, by any key) and every outbox item written since
     ``since`` (epoch seconds; outbox items expire 7 days after they are written). A filtered scan:
     it sees every item, as a half-written enrollment check must, but ships only these."""
@@ -122,7 +127,7 @@ def _enrollment_items(runtime, nik_hash: str, since: int) -> list[dict[str, Any]
     )
 
 
-def _nik_hash(runtime, nik: str) -> str:  # type: ignore[no-untyped-def]
+def _nik_hash(runtime: LocalRuntime, nik: str) -> str:
     """The NIK index key, computed from the secret without touching the handlers' secret cache."""
     from perisai.settings import EnrollEnv
 
@@ -289,7 +294,7 @@ def _committed(injector: FaultInjector) -> bool:
 
 
 @pytest.fixture(scope="module")
-def enroll_sequence(api: Api, runtime) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def enroll_sequence(api: Api, runtime: LocalRuntime) -> list[tuple[str, str]]:
     api.enroll(enrollment())  # warm the function, its clients and the authorizer cache outside the recording
     _clear_secret_cache()
     with record(functions=ENROLL_FUNCTION) as calls:
@@ -343,8 +348,13 @@ def _run_enroll_case(case: EnrollCase, *injectors: FaultInjector) -> Any:
 @pytest.mark.parametrize("kind", KINDS, ids=_ids)
 @pytest.mark.parametrize("operation", ENROLL_PATH, ids=_ids)
 def test_enrollment_fault_at_each_call(
-    api: Api, runtime, ledger: EventLedger, enroll_sequence, operation: tuple[str, str], kind: Fault
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api,
+    runtime: LocalRuntime,
+    ledger: EventLedger,
+    enroll_sequence: list[tuple[str, str]],
+    operation: tuple[str, str],
+    kind: Fault,
+) -> None:
     at = enroll_sequence.index(operation) + 1
     case = EnrollCase(api, runtime, ledger)
     _run_enroll_case(case, inject(kind, at=at, functions=ENROLL_FUNCTION))
@@ -352,8 +362,8 @@ def test_enrollment_fault_at_each_call(
 
 @pytest.mark.parametrize("kind", [Fault.THROTTLING, Fault.SERVER_ERROR], ids=_ids)
 def test_a_transaction_failing_after_the_sdks_retries_is_503_at_once(
-    api: Api, runtime, ledger: EventLedger, kind: Fault
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, ledger: EventLedger, kind: Fault
+) -> None:
     """One retry layer: botocore's standard mode has already retried an injected fault (see
     tests/helpers/faults.py), so the repository does not retry it again on top."""
     case = EnrollCase(api, runtime, ledger)
@@ -365,8 +375,8 @@ def test_a_transaction_failing_after_the_sdks_retries_is_503_at_once(
 
 @pytest.mark.parametrize("operation", [IDEMPOTENCY_START, ENROLL_TRANSACTION, IDEMPOTENCY_SUCCESS], ids=_ids)
 def test_enrollment_write_whose_response_is_lost(
-    api: Api, runtime, ledger: EventLedger, operation: tuple[str, str]
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, ledger: EventLedger, operation: tuple[str, str]
+) -> None:
     """The write happened, the answer timed out: the caller sees 503 and its retry must converge."""
     case = EnrollCase(api, runtime, ledger)
     first = _run_enroll_case(case, inject(Fault.LOST_RESPONSE, match=operation, functions=ENROLL_FUNCTION))
@@ -375,8 +385,8 @@ def test_enrollment_write_whose_response_is_lost(
 
 @pytest.mark.parametrize("cause", [HMAC_SECRET, NIK_ENCRYPTION, ENROLL_TRANSACTION], ids=_ids)
 def test_enrollment_fault_whose_cleanup_also_fails(
-    api: Api, runtime, ledger: EventLedger, cause: tuple[str, str]
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, ledger: EventLedger, cause: tuple[str, str]
+) -> None:
     """The enrollment fails, and Powertools cannot delete its INPROGRESS record either: the key is
     blocked until the record expires with the function timeout (bounded), then the retry works."""
     case = EnrollCase(api, runtime, ledger)
@@ -391,8 +401,8 @@ def test_enrollment_fault_whose_cleanup_also_fails(
 
 
 def test_the_lost_success_record_blocks_the_key_until_the_function_timeout_then_replays(
-    api: Api, runtime, ledger: EventLedger
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, ledger: EventLedger
+) -> None:
     """Known design point, in real time: the enrollment commits, the idempotency "success" write
     fails. The caller gets 503; retries get 409 request_in_progress while the INPROGRESS record
     lives (at most the function timeout, 10 s); then the retry answers 201 with the participant
@@ -427,8 +437,8 @@ def test_the_lost_success_record_blocks_the_key_until_the_function_timeout_then_
 @pytest.mark.parametrize("times", [1, 2])
 @pytest.mark.parametrize("kind", KINDS, ids=_ids)
 def test_relay_delivers_once_after_put_events_failures(
-    api: Api, runtime, ledger: EventLedger, kind: Fault, times: int
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, ledger: EventLedger, kind: Fault, times: int
+) -> None:
     runtime.delivery.drain()  # nothing of earlier tests left in flight
     with inject(kind, match=("events", "PutEvents"), times=times, functions=RELAY_FUNCTION) as faults:
         response = api.enroll(enrollment())
@@ -440,7 +450,9 @@ def test_relay_delivers_once_after_put_events_failures(
     assert len(ledger.of(participant_id)) == 1
 
 
-def test_relay_put_events_whose_response_is_lost_delivers_at_least_once(api: Api, runtime, ledger: EventLedger) -> None:  # type: ignore[no-untyped-def]
+def test_relay_put_events_whose_response_is_lost_delivers_at_least_once(
+    api: Api, runtime: LocalRuntime, ledger: EventLedger
+) -> None:
     """PutEvents succeeded but timed out: the relay cannot know, retries, and the bus gets the event
     twice, with the same event_id (at-least-once, as documented; consumers dedupe on event_id)."""
     runtime.delivery.drain()
@@ -455,7 +467,7 @@ def test_relay_put_events_whose_response_is_lost_delivers_at_least_once(api: Api
 # -- partner key administration (called directly: armed scope) ------------------------------
 
 
-def _partner_items(runtime, partner_id: str, key_hash: str, key_id: str) -> list[dict[str, Any] | None]:  # type: ignore[no-untyped-def]
+def _partner_items(runtime: LocalRuntime, partner_id: str, key_hash: str, key_id: str) -> list[dict[str, Any] | None]:
     client = runtime.cloud.client("dynamodb")
     table = runtime.outputs()["PartnersTableName"]
     keys = [
@@ -469,7 +481,7 @@ ISSUE_PATH = (("dynamodb", "TransactWriteItems"),)
 REVOKE_PATH = (("dynamodb", "GetItem"), ("dynamodb", "TransactWriteItems"))
 
 
-def _issue(runtime, partner_id: str, clear: str):  # type: ignore[no-untyped-def]
+def _issue(runtime: LocalRuntime, partner_id: str, clear: str) -> tuple[str, PartnerKey]:
     from perisai.partners.repository import PartnerKeyRepository
     from perisai.partners.service import issue_key
 
@@ -483,13 +495,13 @@ def _issue(runtime, partner_id: str, clear: str):  # type: ignore[no-untyped-def
     )
 
 
-def _recorded(fn, *args):  # type: ignore[no-untyped-def]
+def _recorded(fn: Callable[..., object], *args: Any) -> list[tuple[str, str]]:
     with record(armed_only=True) as calls, calls.armed():
         fn(*args)
     return calls.sequence
 
 
-def test_admin_call_sequences_are_known(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_admin_call_sequences_are_known(runtime: LocalRuntime) -> None:
     from perisai.partners.repository import PartnerKeyRepository
 
     partner_id = f"faults-seq-{uuid.uuid4().hex[:8]}"
@@ -502,7 +514,7 @@ def test_admin_call_sequences_are_known(runtime) -> None:  # type: ignore[no-unt
 
 @pytest.mark.parametrize("kind", [*KINDS, Fault.LOST_RESPONSE], ids=_ids)
 @pytest.mark.parametrize("operation", ISSUE_PATH, ids=_ids)
-def test_issue_key_fault(runtime, operation: tuple[str, str], kind: Fault) -> None:  # type: ignore[no-untyped-def]
+def test_issue_key_fault(runtime: LocalRuntime, operation: tuple[str, str], kind: Fault) -> None:
     from perisai.errors import DependencyUnavailable
     from perisai.partners.keys import key_hash, key_id
     from perisai.partners.repository import PartnerKeyRepository
@@ -512,9 +524,8 @@ def test_issue_key_fault(runtime, operation: tuple[str, str], kind: Fault) -> No
     clear = f"faults-{uuid.uuid4().hex}"
     items = lambda: _partner_items(runtime, partner_id, key_hash(clear), key_id(clear))  # noqa: E731
 
-    with inject(kind, match=operation, armed_only=True) as faults, faults.armed():
-        with pytest.raises(DependencyUnavailable):
-            _issue(runtime, partner_id, clear)
+    with inject(kind, match=operation, armed_only=True) as faults, faults.armed(), pytest.raises(DependencyUnavailable):
+        _issue(runtime, partner_id, clear)
     assert len(faults.injected) == 1
     written = [i is not None for i in items()]
     assert written in ([False, False], [True, True]), f"half-written partner key: {written}"
@@ -532,7 +543,7 @@ def test_issue_key_fault(runtime, operation: tuple[str, str], kind: Fault) -> No
 
 @pytest.mark.parametrize("kind", [*KINDS, Fault.LOST_RESPONSE], ids=_ids)
 @pytest.mark.parametrize("operation", REVOKE_PATH, ids=_ids)
-def test_revoke_key_fault(runtime, operation: tuple[str, str], kind: Fault) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_key_fault(runtime: LocalRuntime, operation: tuple[str, str], kind: Fault) -> None:
     from perisai.errors import DependencyUnavailable
     from perisai.partners.repository import PartnerKeyRepository
 
@@ -541,9 +552,8 @@ def test_revoke_key_fault(runtime, operation: tuple[str, str], kind: Fault) -> N
     repository = PartnerKeyRepository(runtime.outputs()["PartnersTableName"])
     statuses = lambda: [i["status"]["S"] for i in _partner_items(runtime, partner_id, key.key_hash, key.key_id)]  # type: ignore[index]  # noqa: E731
 
-    with inject(kind, match=operation, armed_only=True) as faults, faults.armed():
-        with pytest.raises(DependencyUnavailable):
-            repository.revoke(partner_id, key.key_id)
+    with inject(kind, match=operation, armed_only=True) as faults, faults.armed(), pytest.raises(DependencyUnavailable):
+        repository.revoke(partner_id, key.key_id)
     assert len(faults.injected) == 1
     assert statuses() in (["active", "active"], ["revoked", "revoked"]), f"half-revoked key: {statuses()}"
 

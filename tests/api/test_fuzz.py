@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -30,6 +30,9 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 MAX_EXAMPLES = 50  # per operation and phase
 SEED = 20260401
@@ -95,14 +98,14 @@ def _config(base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAM
 
 
 @pytest.fixture(scope="module")
-def served_document(runtime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def served_document(runtime: LocalRuntime) -> dict[str, Any]:
     response = requests.get(f"{runtime.url}/v1/openapi.json", timeout=30)
     assert response.status_code == 200
     return response.json()
 
 
 @pytest.fixture(scope="module")
-def api_schema(runtime, served_document: dict[str, Any]) -> schemathesis.BaseSchema:  # type: ignore[no-untyped-def]
+def api_schema(runtime: LocalRuntime, served_document: dict[str, Any]) -> schemathesis.BaseSchema:
     document = copy.deepcopy(served_document)
     # The only test-side additions: one realistic enrollment as the request body's example, and its
     # NIK as the lookup's example, so the examples phase also reaches the 201/409 and 200/404
@@ -122,7 +125,9 @@ OTHER_CALLER_EXAMPLES = 10
 
 
 @pytest.fixture(scope="module", params=sorted(OTHER_CALLERS))
-def other_caller_schema(request, runtime, served_document: dict[str, Any]) -> schemathesis.BaseSchema:  # type: ignore[no-untyped-def]
+def other_caller_schema(
+    request: pytest.FixtureRequest, runtime: LocalRuntime, served_document: dict[str, Any]
+) -> schemathesis.BaseSchema:
     config = _config(runtime.url, OTHER_CALLERS[request.param], OTHER_CALLER_EXAMPLES)
     return schemathesis.openapi.from_dict(copy.deepcopy(served_document), config=config)
 
@@ -132,7 +137,7 @@ other_caller = schemathesis.pytest.from_fixture("other_caller_schema")
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _settle_deliveries(runtime) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _settle_deliveries(runtime: LocalRuntime) -> Iterator[None]:
     """Let this module's enrollment events (welcome SMS) settle before the next module runs."""
     yield
     runtime.delivery.drain()
@@ -171,7 +176,9 @@ def _links(document: dict[str, Any]) -> list[str]:
     ]
 
 
-def test_stateful_sequences_follow_the_documented_links(api_schema, served_document) -> None:  # type: ignore[no-untyped-def]
+def test_stateful_sequences_follow_the_documented_links(
+    api_schema: schemathesis.BaseSchema, served_document: dict[str, Any]
+) -> None:
     links = _links(served_document)
     if not links:
         pytest.skip(
@@ -193,7 +200,9 @@ def test_the_fuzzing_reached_the_handlers() -> None:
     assert 200 in SEEN["GET /v1/dues/quote"]
 
 
-def test_a_reactivation_answer_matches_the_document(api: Api, runtime, api_schema) -> None:  # type: ignore[no-untyped-def]
+def test_a_reactivation_answer_matches_the_document(
+    api: Api, runtime: LocalRuntime, api_schema: schemathesis.BaseSchema
+) -> None:
     """200 + EnrollmentResponse, a path random requests cannot reach (it needs a lapsed participant)."""
     body = enrollment()
     participant_id = api.enroll(body).json()["participant_id"]

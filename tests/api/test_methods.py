@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import http.client
 import json
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import pytest
 
 from tests.api.conftest import PARTNER, Api
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 ALLOWED = {
     "/health": "GET",
@@ -30,7 +34,9 @@ ALLOWED = {
 UNDEFINED = ["QUERY", "HEAD", "OPTIONS", "TRACE", "PATCH", "PUT", "DELETE", "PROPFIND", "M-SEARCH", "get"]
 
 
-def _raw(api: Api, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None):  # type: ignore[no-untyped-def]
+def _raw(
+    api: Api, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None
+) -> tuple[int, dict[str, str], bytes]:
     """A request with any method name (requests and curl send them as given; so does http.client)."""
     where = urlsplit(api.base)
     connection = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
@@ -71,7 +77,7 @@ def test_curl_query_on_health_is_no_longer_the_servers_html_501(api: Api) -> Non
     assert b"<html" not in body.lower()
 
 
-def test_an_undefined_method_needs_no_key_and_reaches_no_function(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_an_undefined_method_needs_no_key_and_reaches_no_function(api: Api, runtime: LocalRuntime) -> None:
     before = len(runtime.functions.invocations)
     status, headers, _ = _raw(
         api, "DELETE", "/v1/participants", body=b'{"x": 1}', headers={"Content-Type": "application/json"}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,8 +16,13 @@ from perisai.notifications.sender import CLAIM_LEASE_SECONDS, Delivery, SendOutc
 from tests.api.conftest import Api, enrollment, scan_all
 from tests.helpers.faults import KINDS, Fault, inject
 
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
-def test_an_enrolled_worker_gets_one_welcome_sms(api: Api, runtime, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+
+def test_an_enrolled_worker_gets_one_welcome_sms(
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
+) -> None:
     frozen_clock("2026-12-03T10:00:00+07:00")
     phone = "0857-1234-9876"
     participant_id = api.enroll(enrollment(phone=phone, sector="other", monthly_income=1_000_000)).json()[
@@ -45,8 +52,8 @@ NOTIFIER_CALLS = [("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("sns", "Pub
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("call", NOTIFIER_CALLS, ids=lambda c: f"{c[0]}.{c[1]}")
 def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
-    api: Api, runtime, call: tuple[str, str], kind: Fault
-) -> None:  # type: ignore[no-untyped-def]
+    api: Api, runtime: LocalRuntime, call: tuple[str, str], kind: Fault
+) -> None:
     runtime.delivery.drain()  # nothing of earlier tests in flight
     with inject(kind, match=call, functions=("notifier",)) as faults:
         participant_id = api.enroll(enrollment()).json()["participant_id"]
@@ -56,7 +63,9 @@ def test_a_failing_notifier_call_is_retried_and_the_sms_sent_once(
     assert len(sms) == 1  # the queue redelivered the event; the claim item kept it to one SMS
 
 
-def test_a_claim_the_failed_send_could_not_release_is_taken_over_by_the_redelivery(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_the_failed_send_could_not_release_is_taken_over_by_the_redelivery(
+    api: Api, runtime: LocalRuntime
+) -> None:
     runtime.delivery.drain()
     scope = {"functions": ("notifier",)}
     with (
@@ -74,7 +83,7 @@ def _sms_to(api: Api, phone: str) -> list[dict[str, str]]:
     return [m for m in api.get("/_local/sms").json() if m["to"] == phone]
 
 
-def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Api, runtime: LocalRuntime) -> None:
     table = runtime.outputs()["ParticipantsTableName"]
     sender = SmsSender(table, "PERISAI", runtime.cloud.client("dynamodb"), runtime.cloud.client("sns"))
     notification, phone = f"test:{uuid.uuid4()}", "+6281100001111"
@@ -121,7 +130,7 @@ def test_only_the_claiming_message_or_a_stale_claim_lets_a_delivery_send(api: Ap
     assert len(_sms_to(api, phone)) == 1
 
 
-def test_a_claim_written_but_answered_with_a_timeout_does_not_lose_the_sms(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_claim_written_but_answered_with_a_timeout_does_not_lose_the_sms(api: Api, runtime: LocalRuntime) -> None:
     runtime.delivery.drain()
     with inject(Fault.LOST_RESPONSE, match=("dynamodb", "PutItem"), functions=("notifier",)) as claim:
         participant_id = api.enroll(enrollment()).json()["participant_id"]

@@ -5,21 +5,25 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests import pii_guard
 from tests.api.conftest import PARTNER, Api, enrollment
 
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+
 
 @pytest.fixture(scope="module", autouse=True)
-def _settle_deliveries(runtime) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _settle_deliveries(runtime: LocalRuntime) -> Iterator[None]:
     """Let this module's enrollment events (welcome SMS) settle before the next module runs."""
     yield
     runtime.delivery.drain()
 
 
-def test_enrolling_reading_and_looking_up_a_participant_logs_no_personal_data(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_enrolling_reading_and_looking_up_a_participant_logs_no_personal_data(api: Api, runtime: LocalRuntime) -> None:
     start = pii_guard.CAPTURE.mark()
     body = enrollment(
         full_name="Sri Wahyuningsih",

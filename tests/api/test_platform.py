@@ -3,9 +3,15 @@ local control routes. Everything goes over HTTP through the emulated API Gateway
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 import pytest
 
 from tests.api.conftest import BACKOFFICE, PARTNER, Api, partner_key
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
 
 
 def test_health_answers_without_a_key(api: Api) -> None:
@@ -44,14 +50,14 @@ def test_partner_key_is_required_on_v1_routes(api: Api, headers: dict[str, str],
         assert response.json()["error"] == code
 
 
-def test_a_key_without_the_scope_gets_403_with_json(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_key_without_the_scope_gets_403_with_json(api: Api, runtime: LocalRuntime) -> None:
     headers, _ = partner_key(runtime, "claims-desk", ["claims"], channel="back_office")
     response = api.get(QUOTE, headers=headers)
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
 
 
-def test_revoked_key_stops_working(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_revoked_key_stops_working(api: Api, runtime: LocalRuntime) -> None:
     from perisai.partners.repository import PartnerKeyRepository
 
     headers, record = partner_key(runtime, "pos-jakarta", ["pay"], channel="post_office")
@@ -106,7 +112,7 @@ def test_running_an_unbuilt_job_fails_visibly_and_moves_the_clock(api: Api) -> N
         api.delete("/_local/clock")
 
 
-def test_clock_moves_what_handlers_see(api: Api, frozen_clock) -> None:  # type: ignore[no-untyped-def]
+def test_clock_moves_what_handlers_see(api: Api, frozen_clock: Callable[[str], None]) -> None:
     frozen_clock("2026-03-20T10:00:00+07:00")
     assert api.get(QUOTE, headers=PARTNER).json()["month"] == "2026-03"
     frozen_clock("2026-04-01T00:30:00+07:00")  # already April in Jakarta, still March in UTC
@@ -132,7 +138,7 @@ def test_oversized_body_is_rejected_before_anything_is_written(api: Api) -> None
     assert response.json()["error"] == "payload_too_large"
 
 
-def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime: LocalRuntime) -> None:
     trial, _ = partner_key(runtime, "desa-pilot", ["pay"], channel="local_government", usage_plan="trial")
     statuses = [api.get(QUOTE, headers=trial).status_code for _ in range(6)]
     # trial: 1 request/s, burst 2. Six back-to-back requests cannot all pass.
@@ -145,7 +151,7 @@ def test_each_partner_is_throttled_by_its_usage_plan(api: Api, runtime) -> None:
     assert api.get(QUOTE, headers=PARTNER).status_code == 200
 
 
-def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime: LocalRuntime) -> None:
     from botocore.exceptions import ClientError
 
     authorizer = next(k for k, s in runtime.model.functions.items() if s.source == "functions/authorizer")
@@ -168,7 +174,7 @@ def test_a_handler_calling_aws_outside_its_role_is_refused_as_on_aws(runtime) ->
 
 
 @pytest.mark.parametrize("key", ["demo-pemda-key", "demo-sponsor-key"])
-def test_the_seeded_demo_partners_authenticate(api: Api, runtime, key: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_seeded_demo_partners_authenticate(api: Api, runtime: LocalRuntime, key: str) -> None:
     from local_runtime.runtime import DEMO_PARTNERS
 
     seeded = {k: (partner, channel, scopes) for k, partner, _, channel, scopes in DEMO_PARTNERS}
@@ -183,7 +189,7 @@ def test_the_seeded_demo_partners_authenticate(api: Api, runtime, key: str) -> N
     assert api.get("/v1/claims/CLM-1", headers={"Authorization": f"Bearer {key}"}).status_code == 403
 
 
-def test_a_failing_authorizer_is_a_retryable_503_not_a_500(api: Api, runtime) -> None:  # type: ignore[no-untyped-def]
+def test_a_failing_authorizer_is_a_retryable_503_not_a_500(api: Api, runtime: LocalRuntime) -> None:
     """Defect 10: a throttled partners table makes the authorizer raise; the gateway response
     AUTHORIZER_CONFIGURATION_ERROR / AUTHORIZER_FAILURE of the stack answers 503 + Retry-After."""
     from tests.helpers.faults import Fault, inject
@@ -199,7 +205,7 @@ def test_a_failing_authorizer_is_a_retryable_503_not_a_500(api: Api, runtime) ->
     assert api.get(QUOTE, headers=headers).status_code == 200  # the failure was not cached
 
 
-def test_the_notifier_may_write_only_its_own_items(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_the_notifier_may_write_only_its_own_items(runtime: LocalRuntime) -> None:
     """Its role allows writes whose partition key is NOTIFICATION#*; the local guard evaluates
     dynamodb:LeadingKeys, so a write to a participant's profile is refused here as on AWS."""
     from botocore.exceptions import ClientError
