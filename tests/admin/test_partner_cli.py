@@ -47,7 +47,7 @@ def cli(local: tuple[Any, Path], capsys: pytest.CaptureFixture[str]) -> Any:
         capsys.readouterr()  # drop what the runtime logged before this command
         code = main([*args, "--local", "--state-file", str(state_file)])
         captured = capsys.readouterr()
-        run.stdout = captured.out  # type: ignore[attr-defined]
+        run.stdout = captured.out  # type: ignore[attr-defined]  # the last command's raw stdout, for tests that read it
         return code, _document(captured.out), captured.err
 
     return run
@@ -251,7 +251,7 @@ def test_stack_target_flushes_the_stage_named_by_the_api_url() -> None:
     apigateway = session.client("apigateway", region_name="ap-southeast-3")
     target = partner_cli.StackTarget("Perisai", table=None, region="ap-southeast-3")
     clients = {"cloudformation": cloudformation, "apigateway": apigateway}
-    target._session = type("Session", (), {"client": lambda self, name, **_: clients[name]})()  # type: ignore[assignment]
+    target._session = type("Session", (), {"client": lambda self, name, **_: clients[name]})()
 
     with Stubber(cloudformation) as cfn, Stubber(apigateway) as apigw:
         cfn.add_response(

@@ -170,14 +170,14 @@ def _install(injector: FaultInjector) -> None:
     with _install_lock:
         if not _active:
             _originals["make_api_call"] = botocore.client.BaseClient._make_api_call
-            botocore.client.BaseClient._make_api_call = _patched_make_api_call  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = _patched_make_api_call  # type: ignore[attr-defined]  # private botocore method, not in the stubs; undone by _uninstall
             try:
                 from local_runtime.functions import Functions
             except ImportError:  # used without the local runtime: armed() scope only
                 pass
             else:
                 _originals["invoke"] = Functions.invoke
-                Functions.invoke = _wrap_invoke(Functions.invoke)  # type: ignore[method-assign]
+                Functions.invoke = _wrap_invoke(Functions.invoke)  # type: ignore[method-assign]  # monkeypatch, undone by _uninstall
         _active.append(injector)
 
 
@@ -186,11 +186,11 @@ def _uninstall(injector: FaultInjector) -> None:
         _active.remove(injector)
         if not _active:
             # Kept in _originals: a call that entered the patch on another thread just now still needs it.
-            botocore.client.BaseClient._make_api_call = _originals["make_api_call"]  # type: ignore[method-assign]
+            botocore.client.BaseClient._make_api_call = _originals["make_api_call"]  # type: ignore[attr-defined]  # private botocore method, not in the stubs
             if "invoke" in _originals:
                 from local_runtime.functions import Functions
 
-                Functions.invoke = _originals.pop("invoke")  # type: ignore[method-assign]
+                Functions.invoke = _originals.pop("invoke")  # type: ignore[method-assign]  # restores the original
 
 
 # -- the injector ---------------------------------------------------------------------

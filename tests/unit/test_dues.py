@@ -390,7 +390,7 @@ def test_dues_month_parse_rejects(text):
 
 def test_dues_month_parse_rejects_non_string():
     with pytest.raises(ValueError):
-        DuesMonth.parse(202611)  # type: ignore[arg-type]
+        DuesMonth.parse(202611)  # type: ignore[arg-type]  # deliberately not a str
     with pytest.raises(ValueError):
         DuesMonth(2026, 13)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 
@@ -37,7 +38,7 @@ class MemoryStore:
             raise AlreadyEnrolled()
         self.niks[participant.nik_hash] = participant.participant_id
         self.participants[participant.participant_id] = participant.model_copy(update={"version": 1})
-        self.events += [e.detail for e in events]  # type: ignore[misc]
+        self.events += [cast(ParticipantEnrolled, e.detail) for e in events]  # the service's only event
 
     def replace(self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()) -> Participant:
         current = self.participants[participant.participant_id]
@@ -49,7 +50,7 @@ class MemoryStore:
             raise VersionConflict(participant.participant_id)
         stored = participant.model_copy(update={"version": read_version + 1})
         self.participants[participant.participant_id] = stored
-        self.events += [e.detail for e in events]  # type: ignore[misc]
+        self.events += [cast(ParticipantEnrolled, e.detail) for e in events]  # the service's only event
         return stored
 
     def get(self, participant_id: str) -> Participant | None:
@@ -254,7 +255,8 @@ def test_a_local_governments_workers_are_government_paid_without_the_discount(
     during_discount = datetime(2026, 3, 2, tzinfo=UTC)  # PP 50/2025 covers transport from 2026-01
     paid_by_pemda = service.enroll(request(sector="transport"), PEMDA, during_discount)
     stored = store.participants[paid_by_pemda.participant_id]
-    assert (stored.payer.type, stored.payer.id) == ("government", "pemda-bdg")  # type: ignore[union-attr]
+    assert stored.payer is not None
+    assert (stored.payer.type, stored.payer.id) == ("government", "pemda-bdg")
     assert paid_by_pemda.dues.discount == 0
     self_paid = service.enroll(request(nik="3171011708900002", gender="M", sector="transport"), AGENTS, during_discount)
     assert self_paid.dues.discount > 0

@@ -147,7 +147,7 @@ def test_extra_regency_codes_are_well_formed_and_new_to_stdnum():
 @pytest.mark.parametrize("value", [None, 3171011708450001, b"3171011708450001"])
 def test_nik_must_be_text(value):
     with pytest.raises(DomainValidationError) as info:
-        validate_nik(value)  # type: ignore[arg-type]
+        validate_nik(value)
     assert field_of(info) == ["nik"]
 
 
@@ -303,7 +303,7 @@ def test_mobile_forms_accepted(raw, e164):
 )
 def test_non_mobile_rejected(raw):
     with pytest.raises(DomainValidationError) as info:
-        normalize_mobile(raw)  # type: ignore[arg-type]
+        normalize_mobile(raw)
     assert field_of(info) == ["phone"]
     if isinstance(raw, str) and len(raw) > 6:
         assert raw not in str(info.value)
