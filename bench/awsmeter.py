@@ -298,13 +298,13 @@ class AwsMeter:
         def _make_api_call(client: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
             return meter._call(client, operation_name, api_params)
 
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        BaseClient._make_api_call = _make_api_call  # type: ignore[attr-defined]  # private botocore method, not in the stubs; undone by uninstall()
 
     def uninstall(self) -> None:
         from botocore.client import BaseClient
 
         if self._original is not None:
-            BaseClient._make_api_call = self._original  # type: ignore[method-assign]
+            BaseClient._make_api_call = self._original  # type: ignore[attr-defined]  # private botocore method, not in the stubs
             self._original = None
 
     @contextlib.contextmanager
@@ -452,10 +452,8 @@ def _index_write_units(shape: TableShape, index: Index, old: dict[str, Any] | No
     def units(entry: dict[str, Any]) -> int:
         return max(1, math.ceil(item_size(entry) / WRITE_UNIT_BYTES))
 
-    if old_entry is None and new_entry is None:
-        return 0
     if old_entry is None:
-        return units(new_entry)  # type: ignore[arg-type]
+        return 0 if new_entry is None else units(new_entry)
     if new_entry is None:
         return units(old_entry)
     if any(old_entry.get(k) != new_entry.get(k) for k in index.keys):

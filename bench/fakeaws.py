@@ -38,13 +38,13 @@ class FakeAws:
         def send(session: Any, request: Any) -> Any:
             return fake._send(session, request)
 
-        URLLib3Session.send = send  # type: ignore[method-assign]
+        URLLib3Session.send = send  # type: ignore[method-assign,assignment]  # monkeypatch (loose stand-in signature), undone by uninstall()
 
     def uninstall(self) -> None:
         from botocore.httpsession import URLLib3Session
 
         if self._original is not None:
-            URLLib3Session.send = self._original  # type: ignore[method-assign]
+            URLLib3Session.send = self._original  # type: ignore[method-assign]  # restores the original
             self._original = None
 
     @contextlib.contextmanager

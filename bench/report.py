@@ -331,7 +331,7 @@ def table(results: dict[str, Any]) -> str:
     body = rows(results)
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(5)]
     widths[2] = min(widths[2], 110)
-    lines = [_fmt(header, widths), _fmt(tuple("-" * w for w in widths), widths)]  # type: ignore[arg-type]
+    lines = [_fmt(header, widths), _fmt(tuple("-" * w for w in widths), widths)]
     previous = None
     for row in body:
         section = row[0] if row[0] != previous else ""

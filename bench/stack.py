@@ -189,8 +189,8 @@ def _cheap_moto_transactions() -> None:
         finally:
             models.copy = real_copy
 
-    transact_write_items.bench_patched = True  # type: ignore[attr-defined]
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+    transact_write_items.bench_patched = True  # type: ignore[attr-defined]  # read by the install-once guard above
+    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # moto patched for the whole process
 
 
 def start() -> Stack:
