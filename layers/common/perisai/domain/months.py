@@ -67,6 +67,30 @@ class DuesMonth:
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 
+    # Month arithmetic as integer arithmetic on the ordinal, so year boundaries need no special case.
+    @property
+    def ordinal(self) -> int:
+        """Months since January of year 0 (2026-01 -> 24312): consecutive months differ by 1."""
+        return self.year * 12 + (self.month - 1)
+
+    @classmethod
+    def from_ordinal(cls, n: int) -> DuesMonth:
+        return cls(n // 12, n % 12 + 1)
+
+    def plus(self, n: int) -> DuesMonth:
+        """The month ``n`` months later (earlier if ``n`` is negative)."""
+        return DuesMonth.from_ordinal(self.ordinal + n)
+
+    def next(self) -> DuesMonth:
+        return self.plus(1)
+
+    def previous(self) -> DuesMonth:
+        return self.plus(-1)
+
+    def months_since(self, other: DuesMonth) -> int:
+        """``self - other`` in months: 2026-02 since 2025-11 is 3 (negative if ``other`` is later)."""
+        return self.ordinal - other.ordinal
+
     def due_date(self, rate_book: RateBook | None = None) -> date:
         # Due by a day of the same month, set in the rate data (policies.due_day_of_month). The
         # "next working day if that day is a public holiday" rule needs a holiday calendar: out

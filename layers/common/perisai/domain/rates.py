@@ -171,6 +171,12 @@ class Policies(_Data):
     # At most 2**53 - 1: a bounded amount then survives any JSON client that reads numbers as doubles
     # (and stays far inside DynamoDB's 38 significant digits).
     max_amount_rupiah: Annotated[StrictInt, Field(ge=1, le=2**53 - 1)]
+    # Arrears older than this many months before the current month are not billed; one more unpaid
+    # month past its due date ends the participation (domain/billing.py).
+    arrears_window_months: Annotated[StrictInt, Field(ge=0, le=24)]
+    payment_order_ttl_hours: Annotated[StrictInt, Field(ge=1, le=24 * 31)]
+    # 12 to 16 digits is what counters accept (domain/payment_codes.py); the last one is the check digit.
+    payment_code_length: Annotated[StrictInt, Field(ge=12, le=16)]
     unconfirmed: frozenset[StrictStr] = frozenset()
     notes: dict[StrictStr, StrictStr] = Field(default_factory=dict)
 
