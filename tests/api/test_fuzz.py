@@ -61,7 +61,9 @@ def error_responses_are_json(ctx: Any, response: schemathesis.Response, case: sc
     assert isinstance(body.get("message"), str), f"error body lacks `message`: {body!r}"
 
 
-def _config(base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAMPLES) -> schemathesis.Config:
+def _config(
+    base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAMPLES, *, ignored_auth: bool = True
+) -> schemathesis.Config:
     enabled = {"enabled": True}
     return schemathesis.Config.from_dict(
         {
@@ -89,7 +91,7 @@ def _config(base_url: str, headers: dict[str, str], max_examples: int = MAX_EXAM
                 "response_headers_conformance": enabled,
                 "negative_data_rejection": enabled,
                 "missing_required_header": enabled,
-                "ignored_auth": enabled,
+                "ignored_auth": {"enabled": ignored_auth},
                 "unsupported_method": enabled,
                 "allow_header_conformance": enabled,
             },
@@ -186,7 +188,13 @@ def test_stateful_sequences_follow_the_documented_links(
             "(e.g. POST /v1/participants 201 -> GET /v1/participants/{participant_id}), "
             "so there is no documented sequence to follow"
         )
-    machine = api_schema.as_state_machine()
+    # Without ignored_auth here: in stateful runs schemathesis takes a case whose generated
+    # Authorization header was replaced by the configured back-office key for "invalid auth" and
+    # reports its 201 (a false positive that comes and goes with the generated data). Missing and
+    # unknown keys are checked by the runs without a key and by the authorization matrix.
+    document = copy.deepcopy(api_schema.raw_schema)
+    config = _config(api_schema.config.base_url or "", dict(BACKOFFICE), ignored_auth=False)
+    machine = schemathesis.openapi.from_dict(document, config=config).as_state_machine()
     machine.run(settings=settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None))
 
 
