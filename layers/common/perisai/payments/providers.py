@@ -172,7 +172,7 @@ def parse_rupiah(value: Any, field: str) -> int:
         amount = int(value)
     elif isinstance(value, str):
         if not _DECIMAL.match(value):
-            raise MalformedCallback(field, "must be a decimal amount in rupiah, like 336000.00")
+            raise MalformedCallback(field, "must be a decimal amount in rupiah, like 50000.00")
         try:
             exact = Decimal(value)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals

@@ -141,6 +141,9 @@ def interpret_midtrans(n: MidtransNotification) -> ProviderEvent:
     if n.currency is not None and n.currency != "IDR":
         raise MalformedCallback("currency", "must be IDR")
     gross = parse_rupiah(n.gross_amount, "gross_amount")
+    transaction_time = _time(n.transaction_time, "transaction_time")
+    settlement_time = _time(n.settlement_time, "settlement_time")
+    expiry_time = _time(n.expiry_time, "expiry_time")
     status = n.transaction_status
     tx = n.transaction_id
     kind: EventKind
@@ -151,19 +154,18 @@ def interpret_midtrans(n: MidtransNotification) -> ProviderEvent:
             if n.status_code != "200":
                 raise MalformedCallback("status_code", "must be 200 for a settled or accepted payment")
             kind = "paid"
-            occurred_at = _time(n.settlement_time, "settlement_time") or _time(n.transaction_time, "transaction_time")
+            occurred_at = settlement_time or transaction_time
         elif n.fraud_status == "challenge":
-            kind, occurred_at = "held", _time(n.transaction_time, "transaction_time")
+            kind, occurred_at = "held", transaction_time
         elif n.fraud_status == "deny":
             kind, occurred_at = "voided", None
         else:
             raise MalformedCallback("fraud_status", "must be accept, challenge or deny")
     elif status in _PENDING_STATUSES:
-        kind, occurred_at = "pending", _time(n.transaction_time, "transaction_time")
+        kind, occurred_at = "pending", transaction_time
     elif status in _FAILED_STATUSES:
         kind = "failed"
-        occurred_at = _time(n.expiry_time, "expiry_time") if status == "expire" else None
-        occurred_at = occurred_at or _time(n.transaction_time, "transaction_time")
+        occurred_at = (expiry_time if status == "expire" else None) or transaction_time
     elif status in _VOIDED_STATUSES:
         # When the deny or cancel happened is not in the notification (transaction_time is the
         # transaction's creation); the receiver's clock is the better record.
