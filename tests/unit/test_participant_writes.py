@@ -8,15 +8,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 from pydantic import ValidationError
 
 from perisai.errors import VersionConflict
 from perisai.participants.models import EnrollmentRecord, Participant, Recruitment
 from perisai.participants.repository import ParticipantRepository, index_keys
 from perisai.participants.service import modify
+from tests.helpers.moto_table import participants_table
 
 TABLE = "participants-test"
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -24,40 +23,8 @@ NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[ParticipantRepository]:
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-southeast-3")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("dynamodb")
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield ParticipantRepository(TABLE, Atomic(client))
-
-
-class Atomic:
-    """DynamoDB evaluates a condition and writes atomically; moto in-process does not under
-    threads, so each call runs alone (as the local runtime serializes its embedded AWS)."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self._lock = threading.Lock()
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return method(*args, **kwargs)
-
-        return call
+    with participants_table(monkeypatch, TABLE) as client:
+        yield ParticipantRepository(TABLE, client)
 
 
 def participant(**overrides: Any) -> Participant:

@@ -94,20 +94,25 @@ class ParticipantRepository(DynamoRepository):
     def replace(self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()) -> Participant:
         """Store ``participant`` over the version read; VersionConflict if it changed since."""
         stored = participant.model_copy(update={"version": read_version + 1})
-        items = [
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(_profile_item(stored)),
-                    "ConditionExpression": "version = :read",
-                    "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
-                }
-            },
-            *(self._outbox_put(event) for event in events),
-        ]
+        items = [self.replace_item(stored, read_version), *(self.outbox_item(event) for event in events)]
         if self._transact(items):
             raise VersionConflict(participant.participant_id)
         return stored
+
+    def replace_item(self, stored: Participant, read_version: int) -> dict[str, Any]:
+        """The transaction item writing ``stored`` (its new version) over ``read_version``, for
+        capabilities that change a participant in their own transaction (payments)."""
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_profile_item(stored)),
+                "ConditionExpression": "version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+            }
+        }
+
+    def outbox_item(self, event: DomainEvent) -> dict[str, Any]:
+        return self._outbox_put(event)
 
     def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
         return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}}

@@ -1,0 +1,167 @@
+"""Payment edge and stored models: orders, the contributions ledger, callback answers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from perisai.domain.programs import PayerType
+from perisai.models import Model, StoredModel
+
+OrderStatus = Literal["open", "paid", "expired", "cancelled", "reversed"]
+
+
+class PaymentOrderRequest(Model):
+    """POST /v1/participants/{participant_id}/payment-orders."""
+
+    months: Literal[1, 3, 6, 12] = Field(description="How many dues months to bill, oldest unpaid first")
+
+
+class OrderLine(StoredModel):
+    """One dues month of an order, priced with the rules and the payer of that month."""
+
+    month: str
+    jkk: int
+    jkm: int
+    jht: int
+    discount: int
+    total: int
+    payer_type: PayerType
+    payer_id: str | None = None
+
+
+class ReceivedPayment(StoredModel):
+    """A provider's callback about an order, as recorded on it (credited or not)."""
+
+    provider: str
+    kind: str
+    reference: str
+    payment_ref: str | None = None
+    amount: int
+    channel: str | None = None
+    at: datetime
+    outcome: str
+
+
+class PaymentOrder(StoredModel):
+    """Stored order, ``ORDER#<order_id> / ORDER``."""
+
+    order_id: str
+    participant_id: str
+    partner_id: str
+    payment_code: str
+    months: list[str]
+    lines: list[OrderLine]
+    amount: int
+    status: OrderStatus
+    created_at: datetime
+    payable_until: datetime
+    payments: list[ReceivedPayment] = Field(default_factory=list)
+    version: int = 1
+
+
+class PaymentView(Model):
+    provider: str
+    reference: str
+    amount: int
+    at: datetime
+    outcome: str
+
+
+class PaymentOrderView(Model):
+    """An order as a partner sees it."""
+
+    order_id: str
+    payment_code: str = Field(description="12-16 digits ending in a Damm check digit; said or typed at any counter")
+    amount: int = Field(description="Integer rupiah")
+    months: list[str]
+    expires_at: datetime
+    status: OrderStatus
+    payments: list[PaymentView] = Field(default_factory=list)
+
+
+class ContributionEntry(StoredModel):
+    """One credited dues month, ``PARTICIPANT#<id> / DUES#<YYYY-MM>``: credited at most once."""
+
+    participant_id: str
+    month: str
+    jkk: int
+    jkm: int
+    jht: int
+    discount: int
+    total: int
+    payer_type: PayerType
+    payer_id: str | None = None
+    provider: str
+    channel: str | None = None
+    reference: str
+    order_id: str
+    paid_at: datetime
+    credited_at: datetime
+    recruited_by_partner: str
+    recruited_by_agent: str | None = None
+    collecting_partner: str
+
+
+class ContributionView(Model):
+    month: str
+    jkk: int
+    jkm: int
+    jht: int
+    discount: int
+    total: int
+    payer_type: PayerType
+    payer_id: str | None = None
+    provider: str
+    channel: str | None = None
+    reference: str
+    order_id: str
+    paid_at: datetime
+    credited_at: datetime
+
+
+class ContributionPage(Model):
+    items: list[ContributionView]
+    next_token: str | None = None
+
+
+CallbackOutcome = Literal["credited", "duplicate", "recorded", "amount_mismatch", "overpayment", "reversed"]
+
+
+class CallbackAnswer(Model):
+    """What a provider gets back: 200 with what was done, so it stops retrying."""
+
+    outcome: CallbackOutcome
+    order_id: str | None = None
+    message: str
+
+
+class ContributionReceived(Model):
+    """Detail of ContributionReceived: one event per credited order. No NIK, name or phone."""
+
+    event_id: str
+    participant_id: str
+    order_id: str
+    months: list[str]
+    amount: int
+    provider: str
+    channel: str | None
+    collecting_partner: str
+    recruited_by_partner: str
+    recruited_by_agent: str | None
+    covered_through: str
+    status: str
+    credited_at: datetime
+
+
+class ParticipantStatusChanged(Model):
+    """Detail of ParticipantActivated (first payment) and ParticipantReactivated (from arrears or lapse)."""
+
+    event_id: str
+    participant_id: str
+    partner_id: str
+    status: str
+    covered_through: str
+    at: datetime

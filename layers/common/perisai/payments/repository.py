@@ -1,0 +1,247 @@
+"""Payment items in the participants table. Items:
+
+- ``ORDER#<order id> / ORDER``: a payment order (``version`` for conditional changes)
+- ``PAYCODE#<code> / CODE``: the order a payment code names; unique among orders still payable
+  (a code is reused only after its order's payable time; TTL removes it 90 days later)
+- ``PARTICIPANT#<id> / OPENORDER#<first month>#<last month>``: the open order billing exactly
+  these months, so asking again answers the same order
+- ``PARTICIPANT#<id> / DUES#<YYYY-MM>``: a contribution entry; written only if absent, so a dues
+  month is credited at most once
+- ``RECEIVED#<provider>#<reference> / CALLBACK``: a provider event already handled (duplicates)
+- ``RECON#open / <time>#<id>``: money that needs a person (mismatch, overpayment, reversal)
+
+A credit is one transaction: the order, the ledger entries, the participant (on its version),
+the received-event item and the outbox events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from perisai import aws
+from perisai.dynamo import DynamoRepository, cancellation_codes, error_code, from_item, to_item
+from perisai.errors import DependencyUnavailable, VersionConflict
+from perisai.participants.models import Participant
+from perisai.participants.repository import DomainEvent, ParticipantRepository
+from perisai.payments.models import ContributionEntry, PaymentOrder
+
+PAYCODE_RETENTION = timedelta(days=90)
+RECEIVED_RETENTION_SECONDS = 400 * 24 * 3600
+
+
+class PaymentCodeTaken(Exception):
+    """The drawn payment code names an order that can still be paid: draw another."""
+
+
+class AlreadyHandled(Exception):
+    """This provider event (provider + reference) was handled before."""
+
+
+class MonthAlreadyCredited(Exception):
+    """A dues month of the credit has a ledger entry already (paid through another order)."""
+
+
+class DynamoPaymentStore(DynamoRepository):
+    def __init__(self, table_name: str, participants: ParticipantRepository, dynamodb: Any | None = None) -> None:
+        super().__init__(table_name, dynamodb)
+        self._participants = participants
+
+    # -- orders ---------------------------------------------------------------
+
+    def create_order(self, order: PaymentOrder, now: datetime) -> None:
+        pointer = {
+            "pk": f"PARTICIPANT#{order.participant_id}",
+            "sk": _pointer_sk(order.months),
+            "entity": "open_order",
+            "order_id": order.order_id,
+            "payable_until": order.payable_until.isoformat(),
+        }
+        code = {
+            "pk": f"PAYCODE#{order.payment_code}",
+            "sk": "CODE",
+            "entity": "payment_code",
+            "order_id": order.order_id,
+            "payable_until": order.payable_until.isoformat(),
+            "expires_at": int((order.payable_until + PAYCODE_RETENTION).timestamp()),
+        }
+        items = [
+            self._put(_order_item(order), "attribute_not_exists(pk)"),
+            {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": to_item(code),
+                    "ConditionExpression": "attribute_not_exists(pk) OR payable_until < :now",
+                    "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
+                }
+            },
+            {"Put": {"TableName": self._table, "Item": to_item(pointer)}},
+        ]
+        reasons = self._transact(items)
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise PaymentCodeTaken()
+        if reasons:
+            raise VersionConflict(f"order {order.order_id}")
+
+    def get_order(self, order_id: str) -> PaymentOrder | None:
+        item = self._get({"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}})
+        return PaymentOrder.model_validate(from_item(item)) if item else None
+
+    def order_id_for_code(self, payment_code: str) -> str | None:
+        item = self._get({"pk": {"S": f"PAYCODE#{payment_code}"}, "sk": {"S": "CODE"}})
+        return str(from_item(item)["order_id"]) if item else None
+
+    def open_order_for(self, participant_id: str, months: Sequence[str]) -> str | None:
+        item = self._get({"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": _pointer_sk(months)}})
+        return str(from_item(item)["order_id"]) if item else None
+
+    # -- ledger ---------------------------------------------------------------
+
+    def credited_months(self, participant_id: str, first: str, last: str) -> set[str]:
+        """The months from ``first`` to ``last`` that have a ledger entry (one Query)."""
+        page = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"PARTICIPANT#{participant_id}"},
+                ":first": {"S": f"DUES#{first}"},
+                ":last": {"S": f"DUES#{last}"},
+            },
+            ProjectionExpression="sk",
+        )
+        return {str(i["sk"]["S"]).removeprefix("DUES#") for i in page.get("Items", [])}
+
+    def contributions(
+        self, participant_id: str, limit: int, after: str | None
+    ) -> tuple[list[ContributionEntry], str | None]:
+        """The ledger newest first; ``after`` is the month the previous page ended with."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :dues)",
+            "ExpressionAttributeValues": {":pk": {"S": f"PARTICIPANT#{participant_id}"}, ":dues": {"S": "DUES#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": f"DUES#{after}"}}
+        page = self._query(**kwargs)
+        entries = [ContributionEntry.model_validate(from_item(i)) for i in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return entries, (str(last["sk"]["S"]).removeprefix("DUES#") if last else None)
+
+    # -- callbacks ------------------------------------------------------------
+
+    def credit(
+        self,
+        order: PaymentOrder,
+        read_order_version: int,
+        participant: Participant,
+        read_participant_version: int,
+        entries: Sequence[ContributionEntry],
+        received_key: str,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        """Everything a credited payment changes, in one transaction."""
+        items = [
+            self._order_update(order, read_order_version),
+            self._participants.replace_item(
+                participant.model_copy(update={"version": read_participant_version + 1}), read_participant_version
+            ),
+            self._received_put(received_key),
+            *(self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries),
+            *(self._participants.outbox_item(e) for e in events),
+        ]
+        reasons = self._transact(items)
+        if not reasons:
+            return
+        if reasons[2] == "ConditionalCheckFailed":
+            raise AlreadyHandled()
+        if any(r == "ConditionalCheckFailed" for r in reasons[3 : 3 + len(entries)]):
+            raise MonthAlreadyCredited()
+        raise VersionConflict(f"order {order.order_id}")
+
+    def record(
+        self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
+    ) -> None:
+        """A callback that credits nothing: noted on the order (and for a person, if ``recon``)."""
+        items = [self._order_update(order, read_order_version), self._received_put(received_key)]
+        if recon is not None:
+            items.append(self._put(recon, "attribute_not_exists(pk)"))
+        reasons = self._transact(items)
+        if not reasons:
+            return
+        if reasons[1] == "ConditionalCheckFailed":
+            raise AlreadyHandled()
+        raise VersionConflict(f"order {order.order_id}")
+
+    def was_handled(self, received_key: str) -> bool:
+        return self._get({"pk": {"S": f"RECEIVED#{received_key}"}, "sk": {"S": "CALLBACK"}}) is not None
+
+    # -- plumbing -------------------------------------------------------------
+
+    def _order_update(self, order: PaymentOrder, read_version: int) -> dict[str, Any]:
+        stored = order.model_copy(update={"version": read_version + 1})
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(_order_item(stored)),
+                "ConditionExpression": "version = :read",
+                "ExpressionAttributeValues": {":read": {"N": str(read_version)}},
+            }
+        }
+
+    def _received_put(self, received_key: str) -> dict[str, Any]:
+        item = {
+            "pk": f"RECEIVED#{received_key}",
+            "sk": "CALLBACK",
+            "entity": "received_callback",
+            "expires_at": int(time.time()) + RECEIVED_RETENTION_SECONDS,
+        }
+        return self._put(item, "attribute_not_exists(pk)")
+
+    def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
+        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except aws.CALL_ERRORS as exc:
+            code = error_code(exc)
+            reasons = cancellation_codes(exc)
+            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+                return reasons
+            raise DependencyUnavailable(f"participants table: {code}") from exc
+        return []
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            item: dict[str, Any] | None = self._client.get_item(
+                TableName=self._table, Key=key, ConsistentRead=True
+            ).get("Item")
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
+        return item
+
+    def _query(self, **kwargs: Any) -> dict[str, Any]:
+        try:
+            page: dict[str, Any] = self._client.query(TableName=self._table, ConsistentRead=True, **kwargs)
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
+        return page
+
+
+def _pointer_sk(months: Sequence[str]) -> str:
+    return f"OPENORDER#{months[0]}#{months[-1]}"
+
+
+def _order_item(order: PaymentOrder) -> dict[str, Any]:
+    return {"pk": f"ORDER#{order.order_id}", "sk": "ORDER", "entity": "payment_order", **order.model_dump(mode="json")}
+
+
+def _entry_item(entry: ContributionEntry) -> dict[str, Any]:
+    return {
+        "pk": f"PARTICIPANT#{entry.participant_id}",
+        "sk": f"DUES#{entry.month}",
+        "entity": "contribution",
+        **entry.model_dump(mode="json", exclude_none=True),
+    }

@@ -1,0 +1,400 @@
+"""Payment orders and provider callbacks: a participant's dues payable at any counter and
+credited exactly once, whatever the providers deliver. Pure rules come from
+``perisai.domain.billing`` and ``perisai.domain.payment_codes``; storage is a port."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from perisai.clock import JAKARTA
+from perisai.domain.billing import after_payment, billable_months
+from perisai.domain.errors import DomainValidationError
+from perisai.domain.months import DuesMonth
+from perisai.domain.partners import Partner
+from perisai.domain.payment_codes import new_payment_code
+from perisai.domain.quote import quote_dues
+from perisai.domain.rates import RateBook
+from perisai.errors import DependencyUnavailable, NotFound, VersionConflict
+from perisai.participants.models import Participant
+from perisai.participants.repository import DomainEvent
+from perisai.payments.models import (
+    CallbackAnswer,
+    CallbackOutcome,
+    ContributionEntry,
+    ContributionPage,
+    ContributionReceived,
+    ContributionView,
+    OrderLine,
+    ParticipantStatusChanged,
+    PaymentOrder,
+    PaymentOrderView,
+    PaymentView,
+    ReceivedPayment,
+)
+from perisai.payments.providers import ProviderEvent
+from perisai.payments.repository import AlreadyHandled, MonthAlreadyCredited, PaymentCodeTaken
+
+WRITE_ATTEMPTS = 5
+_ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class ParticipantReader(Protocol):
+    def get(self, participant_id: str) -> Participant | None: ...
+
+
+class PaymentStore(Protocol):
+    def create_order(self, order: PaymentOrder, now: datetime) -> None: ...
+    def get_order(self, order_id: str) -> PaymentOrder | None: ...
+    def order_id_for_code(self, payment_code: str) -> str | None: ...
+    def open_order_for(self, participant_id: str, months: Sequence[str]) -> str | None: ...
+    def credited_months(self, participant_id: str, first: str, last: str) -> set[str]: ...
+    def contributions(
+        self, participant_id: str, limit: int, after: str | None
+    ) -> tuple[list[ContributionEntry], str | None]: ...
+    def credit(
+        self,
+        order: PaymentOrder,
+        read_order_version: int,
+        participant: Participant,
+        read_participant_version: int,
+        entries: Sequence[ContributionEntry],
+        received_key: str,
+        events: Sequence[DomainEvent],
+    ) -> None: ...
+    def record(
+        self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
+    ) -> None: ...
+    def was_handled(self, received_key: str) -> bool: ...
+
+
+@dataclass
+class PaymentService:
+    participants: ParticipantReader
+    store: PaymentStore
+    rate_book: RateBook
+
+    # -- orders ---------------------------------------------------------------
+
+    def open_order(
+        self, participant_id: str, months: int, partner: Partner, now: datetime
+    ) -> tuple[PaymentOrderView, bool]:
+        """The order for the participant's next ``months`` unpaid dues months; (order, created)."""
+        participant = self._visible(participant_id, partner)
+        policies = self.rate_book.policies
+        billed = [
+            str(m)
+            for m in billable_months(
+                first_dues_month=DuesMonth.parse(participant.first_dues_month),
+                covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+                today=now.astimezone(JAKARTA).date(),
+                count=months,
+                due_day=policies.due_day_of_month,
+                window_months=policies.arrears_window_months,
+            )
+        ]
+        existing_id = self.store.open_order_for(participant_id, billed)
+        existing = self.store.get_order(existing_id) if existing_id else None
+        if (
+            existing is not None
+            and existing.status == "open"
+            and existing.payable_until > now
+            and existing.months == billed
+        ):
+            return _view(existing), False
+        lines = [self._line(participant, DuesMonth.parse(m)) for m in billed]
+        for _ in range(WRITE_ATTEMPTS):
+            order = PaymentOrder(
+                order_id="ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14)),
+                participant_id=participant_id,
+                partner_id=partner.partner_id,
+                payment_code=new_payment_code(policies.payment_code_length),
+                months=billed,
+                lines=lines,
+                amount=sum(line.total for line in lines),
+                status="open",
+                created_at=now,
+                payable_until=now + timedelta(hours=policies.payment_order_ttl_hours),
+            )
+            try:
+                self.store.create_order(order, now)
+            except (PaymentCodeTaken, VersionConflict):
+                continue  # a code (or id) still in use: draw again
+            return _view(order), True
+        raise DependencyUnavailable("could not draw a free payment code; retry")
+
+    def order(self, order_id: str, partner: Partner) -> PaymentOrderView:
+        order = self.store.get_order(order_id)
+        if order is None:
+            raise NotFound("payment order")
+        self._visible(order.participant_id, partner)
+        return _view(order)
+
+    def contributions(self, participant_id: str, partner: Partner, limit: int, after: str | None) -> ContributionPage:
+        self._visible(participant_id, partner)
+        entries, next_token = self.store.contributions(participant_id, limit, after)
+        return ContributionPage(
+            items=[ContributionView.model_validate(e.model_dump()) for e in entries], next_token=next_token
+        )
+
+    # -- callbacks ------------------------------------------------------------
+
+    def receive(self, event: ProviderEvent, now: datetime) -> CallbackAnswer:
+        """Apply one provider event: credit once, record everything else, never undo a payment."""
+        order_id = event.order_id or (self.store.order_id_for_code(event.payment_code) if event.payment_code else None)
+        if order_id is None:
+            raise NotFound("payment order")
+        received_key = f"{event.provider}#{event.reference}"
+        for _ in range(WRITE_ATTEMPTS):
+            order = self.store.get_order(order_id)
+            if order is None:
+                raise NotFound("payment order")
+            if self.store.was_handled(received_key):
+                return CallbackAnswer(
+                    outcome="duplicate", order_id=order_id, message="already handled; nothing changed"
+                )
+            was_paid = any(
+                p.kind == "paid" and p.outcome == "credited" and p.payment_ref == event.payment_ref
+                for p in order.payments
+            )
+            resolved = event.resolve(was_paid=was_paid)
+            try:
+                if resolved.kind == "paid":
+                    return self._paid(order, resolved, received_key, now)
+                return self._note(order, resolved, received_key, now)
+            except AlreadyHandled:
+                return CallbackAnswer(
+                    outcome="duplicate", order_id=order_id, message="already handled; nothing changed"
+                )
+            except (VersionConflict, MonthAlreadyCredited):
+                continue  # a concurrent callback changed the order or the ledger: decide again from a fresh read
+        raise DependencyUnavailable("payment order kept changing; retry")
+
+    def _paid(self, order: PaymentOrder, event: ProviderEvent, received_key: str, now: datetime) -> CallbackAnswer:
+        participant = self.participants.get(order.participant_id)
+        if participant is None:
+            raise NotFound("participant")
+        if event.amount != order.amount:
+            return self._hold(
+                order,
+                event,
+                received_key,
+                now,
+                "amount_mismatch",
+                f"amount {event.amount} differs from the order's {order.amount}; kept for reconciliation",
+            )
+        if self.store.credited_months(order.participant_id, order.months[0], order.months[-1]):
+            return self._hold(
+                order,
+                event,
+                received_key,
+                now,
+                "overpayment",
+                "these dues months are already credited; the money is kept for reconciliation",
+            )
+        policies = self.rate_book.policies
+        try:
+            credit = after_payment(
+                paid_months=[DuesMonth.parse(m) for m in order.months],
+                first_dues_month=DuesMonth.parse(participant.first_dues_month),
+                covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+                today=now.astimezone(JAKARTA).date(),
+                due_day=policies.due_day_of_month,
+                window_months=policies.arrears_window_months,
+            )
+        except DomainValidationError as exc:
+            return self._hold(
+                order,
+                event,
+                received_key,
+                now,
+                "overpayment",
+                f"cannot credit these months ({exc.fields[0].message}); kept for reconciliation",
+            )
+        paid_at = event.occurred_at or now
+        entries = [
+            ContributionEntry(
+                participant_id=order.participant_id,
+                month=line.month,
+                jkk=line.jkk,
+                jkm=line.jkm,
+                jht=line.jht,
+                discount=line.discount,
+                total=line.total,
+                payer_type=line.payer_type,
+                payer_id=line.payer_id,
+                provider=event.provider,
+                channel=event.channel_name,
+                reference=event.reference,
+                order_id=order.order_id,
+                paid_at=paid_at,
+                credited_at=now,
+                recruited_by_partner=participant.recruited_by.partner_id,
+                recruited_by_agent=participant.recruited_by.agent_code,
+                collecting_partner=order.partner_id,
+            )
+            for line in order.lines
+        ]
+        after = credit.after
+        updated = participant.model_copy(
+            update={
+                "covered_through": str(after.covered_through) if after.covered_through else None,
+                "next_dues_month": str(after.next_dues_month),
+                "status": after.status,
+            }
+        )
+        events = [
+            DomainEvent(
+                "ContributionReceived",
+                ContributionReceived(
+                    event_id=str(uuid.uuid4()),
+                    participant_id=order.participant_id,
+                    order_id=order.order_id,
+                    months=order.months,
+                    amount=order.amount,
+                    provider=event.provider,
+                    channel=event.channel_name,
+                    collecting_partner=order.partner_id,
+                    recruited_by_partner=participant.recruited_by.partner_id,
+                    recruited_by_agent=participant.recruited_by.agent_code,
+                    covered_through=str(after.covered_through),
+                    status=after.status,
+                    credited_at=now,
+                ),
+            )
+        ]
+        for happened, detail_type in (
+            (credit.first_payment, "ParticipantActivated"),
+            (credit.reactivated, "ParticipantReactivated"),
+        ):
+            if happened:
+                events.append(
+                    DomainEvent(
+                        detail_type,
+                        ParticipantStatusChanged(
+                            event_id=str(uuid.uuid4()),
+                            participant_id=order.participant_id,
+                            partner_id=participant.partner_id,
+                            status=after.status,
+                            covered_through=str(after.covered_through),
+                            at=now,
+                        ),
+                    )
+                )
+        paid_order = order.model_copy(
+            update={"status": "paid", "payments": [*order.payments, _received(event, now, "credited")]}
+        )
+        self.store.credit(paid_order, order.version, updated, participant.version, entries, received_key, events)
+        return CallbackAnswer(
+            outcome="credited", order_id=order.order_id, message=f"credited {', '.join(order.months)}"
+        )
+
+    def _note(self, order: PaymentOrder, event: ProviderEvent, received_key: str, now: datetime) -> CallbackAnswer:
+        """An event that credits nothing: pending, held, failed (never undoing a payment), reversed."""
+        status = order.status
+        if event.kind == "failed" and status == "open":
+            status = "expired"
+        recon = None
+        outcome: CallbackOutcome = "recorded"
+        message = f"{event.kind} recorded; nothing credited"
+        if event.kind == "reversed":
+            # Reversing credited months needs a person until the ledger reversal is built.
+            recon = _recon(order, event, now, "reversal", "money was reversed after the months were credited")
+            outcome, message = (
+                "reversed",
+                "reversal recorded for reconciliation; the months stay credited until resolved",
+            )
+        updated = order.model_copy(
+            update={"status": status, "payments": [*order.payments, _received(event, now, outcome)]}
+        )
+        self.store.record(updated, order.version, received_key, recon)
+        return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
+
+    def _hold(
+        self,
+        order: PaymentOrder,
+        event: ProviderEvent,
+        received_key: str,
+        now: datetime,
+        outcome: CallbackOutcome,
+        message: str,
+    ) -> CallbackAnswer:
+        updated = order.model_copy(update={"payments": [*order.payments, _received(event, now, outcome)]})
+        self.store.record(updated, order.version, received_key, _recon(order, event, now, outcome, message))
+        return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _visible(self, participant_id: str, partner: Partner) -> Participant:
+        participant = self.participants.get(participant_id)
+        # Another partner's participant is reported as absent: no existence leak.
+        if participant is None or not (partner.is_backoffice or participant.partner_id == partner.partner_id):
+            raise NotFound("participant")
+        return participant
+
+    def _line(self, participant: Participant, month: DuesMonth) -> OrderLine:
+        quote = quote_dues(
+            monthly_income=participant.monthly_income,
+            sector=participant.sector,
+            programs=participant.programs,
+            month=month,
+            payer_type=participant.payer_type,
+            rate_book=self.rate_book,
+        )
+        return OrderLine(
+            month=str(month),
+            jkk=quote.jkk,
+            jkm=quote.jkm,
+            jht=quote.jht,
+            discount=quote.discount,
+            total=quote.total,
+            payer_type=participant.payer_type,
+            payer_id=participant.payer.id if participant.payer else None,
+        )
+
+
+def _received(event: ProviderEvent, now: datetime, outcome: str) -> ReceivedPayment:
+    return ReceivedPayment(
+        provider=event.provider,
+        kind=event.kind,
+        reference=event.reference,
+        payment_ref=event.payment_ref,
+        amount=event.amount,
+        channel=event.channel_name,
+        at=event.occurred_at or now,
+        outcome=outcome,
+    )
+
+
+def _recon(order: PaymentOrder, event: ProviderEvent, now: datetime, kind: str, message: str) -> dict[str, Any]:
+    return {
+        "pk": "RECON#open",
+        "sk": f"{now.isoformat()}#{uuid.uuid4()}",
+        "entity": "reconciliation",
+        "kind": kind,
+        "order_id": order.order_id,
+        "participant_id": order.participant_id,
+        "provider": event.provider,
+        "reference": event.reference,
+        "amount": event.amount,
+        "message": message,
+    }
+
+
+def _view(order: PaymentOrder) -> PaymentOrderView:
+    return PaymentOrderView(
+        order_id=order.order_id,
+        payment_code=order.payment_code,
+        amount=order.amount,
+        months=order.months,
+        expires_at=order.payable_until,
+        status=order.status,
+        payments=[
+            PaymentView(provider=p.provider, reference=p.reference, amount=p.amount, at=p.at, outcome=p.outcome)
+            for p in order.payments
+        ],
+    )

@@ -1,0 +1,209 @@
+"""Payment orders and callbacks against a participants table (moto): orders bill the next unpaid
+months, and a payment is credited exactly once however the providers deliver it."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from perisai.domain.partners import Partner
+from perisai.domain.payment_codes import check_payment_code
+from perisai.domain.rates import RateBook
+from perisai.errors import NotFound
+from perisai.participants.models import EnrollmentRecord, Participant, Recruitment
+from perisai.participants.repository import ParticipantRepository
+from perisai.payments.providers import ProviderEvent
+from perisai.payments.providers_channel import parse_channel
+from perisai.payments.providers_midtrans import parse_midtrans
+from perisai.payments.repository import DynamoPaymentStore
+from perisai.payments.service import PaymentService
+from tests.helpers.moto_table import Atomic, participants_table
+
+TABLE = "participants-payments-test"
+ENROLLED = datetime(2026, 11, 3, 3, 0, tzinfo=UTC)  # 3 Nov 2026, 10:00 WIB
+AGENTS = Partner("agen-jabar", "agent_network", frozenset({"enroll", "pay"}), "key-agen")
+OTHER = Partner("indomaret", "retailer", frozenset({"enroll", "pay"}), "key-indomaret")
+BACKOFFICE = Partner("bo", "back_office", frozenset({"backoffice"}), "key-bo")
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[PaymentService, ParticipantRepository, Atomic]]:
+    with participants_table(monkeypatch, TABLE) as client:
+        participants = ParticipantRepository(TABLE, client)
+        store = DynamoPaymentStore(TABLE, participants, client)
+        yield PaymentService(participants, store, RateBook.load()), participants, client
+
+
+def enrolled(participants: ParticipantRepository, **overrides: Any) -> Participant:
+    data: dict[str, Any] = {
+        "participant_id": "PST-0000000000PY",
+        "partner_id": "agen-jabar",
+        "channel": "agent_network",
+        "nik_hash": "b" * 64,
+        "nik_ciphertext": "ciphertext",
+        "full_name": "Siti Aminah",
+        "birth_date": "1990-08-17",
+        "gender": "F",
+        "phone": "+6281311112222",
+        "occupation": "pedagang",
+        "sector": "other",
+        "monthly_income": 1_000_000,
+        "programs": ["JKK", "JKM"],
+        "status": "pending_payment",
+        "enrolled_at": ENROLLED,
+        "recruited_by": Recruitment(partner_id="agen-jabar", agent_code="AG-9", at=ENROLLED),
+        "last_enrollment": EnrollmentRecord(
+            partner_id="agen-jabar", agent_code="AG-9", dues_month="2026-11", at=ENROLLED
+        ),
+        "first_dues_month": "2026-11",
+        "next_dues_month": "2026-11",
+    }
+    data.update(overrides)
+    participant = Participant.model_validate(data)
+    participants.create(participant)
+    return participant
+
+
+def settlement(
+    order_id: str, amount: int, *, status: str = "settlement", tx: str = "tx-1", **extra: Any
+) -> ProviderEvent:
+    body = {
+        "transaction_status": status,
+        "status_code": "200" if status in ("settlement", "capture", "refund", "partial_refund") else "201",
+        "gross_amount": f"{amount}.00",
+        "order_id": order_id,
+        "transaction_id": tx,
+        "payment_type": "cstore",
+        "store": "indomaret",
+        "currency": "IDR",
+        "transaction_time": "2026-11-05 10:00:00",
+        **extra,
+    }
+    return parse_midtrans(body)
+
+
+NOW = datetime(2026, 11, 5, 3, 0, tzinfo=UTC)  # 5 Nov 2026, before the 15th
+
+
+def test_an_order_bills_the_next_months_with_a_checked_payment_code(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, created = service.open_order("PST-0000000000PY", 3, AGENTS, NOW)
+    assert created
+    assert order.months == ["2026-11", "2026-12", "2027-01"]
+    # other sector: PP 50/2025 halves JKK+JKM Apr-Dec 2026 only; January 2027 is full price
+    assert order.amount == 8_400 + 8_400 + 16_800
+    assert check_payment_code(order.payment_code) == order.payment_code
+    assert order.status == "open"
+    again, created_again = service.open_order("PST-0000000000PY", 3, AGENTS, NOW)
+    assert (again, created_again) == (order, False)
+    with pytest.raises(NotFound):
+        service.open_order("PST-0000000000PY", 3, OTHER, NOW)
+
+
+def test_a_settlement_credits_each_month_once_and_activates(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 3, AGENTS, NOW)
+    answer = service.receive(settlement(order.order_id, order.amount), NOW)
+    assert answer.outcome == "credited"
+    again = service.receive(settlement(order.order_id, order.amount), NOW)
+    assert again.outcome == "duplicate"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None
+    assert (participant.status, participant.covered_through, participant.next_dues_month) == (
+        "active",
+        "2027-01",
+        "2027-02",
+    )
+    page = service.contributions("PST-0000000000PY", AGENTS, 10, None)
+    assert [e.month for e in page.items] == ["2027-01", "2026-12", "2026-11"]
+    assert sum(e.total for e in page.items) == order.amount
+    assert service.order(order.order_id, BACKOFFICE).status == "paid"
+
+
+def test_ten_concurrent_identical_settlements_credit_once(world: Any) -> None:
+    service, participants, client = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    answers: list[str] = []
+    start = threading.Barrier(10, timeout=10)
+
+    def deliver() -> None:
+        start.wait()
+        answers.append(service.receive(settlement(order.order_id, order.amount), NOW).outcome)
+
+    threads = [threading.Thread(target=deliver) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(answers) == ["credited"] + ["duplicate"] * 9
+    entries = client.query(
+        TableName=TABLE,
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :d)",
+        ExpressionAttributeValues={":pk": {"S": "PARTICIPANT#PST-0000000000PY"}, ":d": {"S": "DUES#"}},
+    )["Items"]
+    assert len(entries) == 1
+
+
+def test_pending_and_a_late_expire_never_undo_a_payment(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    assert service.receive(settlement(order.order_id, order.amount, status="pending"), NOW).outcome == "recorded"
+    assert service.receive(settlement(order.order_id, order.amount), NOW).outcome == "credited"
+    assert service.receive(settlement(order.order_id, order.amount, status="expire"), NOW).outcome == "recorded"
+    view = service.order(order.order_id, AGENTS)
+    assert view.status == "paid"
+    assert [p.outcome for p in view.payments] == ["recorded", "credited", "recorded"]
+
+
+def test_an_amount_that_differs_is_not_credited(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    answer = service.receive(settlement(order.order_id, order.amount - 100), NOW)
+    assert answer.outcome == "amount_mismatch"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None and participant.covered_through is None
+
+
+def test_two_orders_paid_for_one_month_credit_it_once(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    first, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    # the same month ordered again once the first order's pointer is gone (another channel)
+    second, _ = service.open_order("PST-0000000000PY", 1, BACKOFFICE, NOW)
+    assert second.order_id == first.order_id  # an open order for exactly these months is reused
+    assert service.receive(settlement(first.order_id, first.amount), NOW).outcome == "credited"
+    later = service.receive(settlement(first.order_id, first.amount, tx="tx-2"), NOW)
+    assert later.outcome == "overpayment"
+
+
+def test_a_channel_payment_by_code_credits_the_order(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    body = json.dumps(
+        {
+            "payment_code": order.payment_code,
+            "amount": order.amount,
+            "paid_at": "2026-11-05T10:00:00+07:00",
+            "channel_reference": "POS-1",
+        }
+    ).encode()
+    assert service.receive(parse_channel(body, "demo-channel"), NOW).outcome == "credited"
+    assert service.receive(parse_channel(body, "demo-channel"), NOW).outcome == "duplicate"
+
+
+def test_an_unknown_order_is_not_found(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    with pytest.raises(NotFound):
+        service.receive(settlement("ORD-NOSUCHORDER00", 16_800), NOW)
