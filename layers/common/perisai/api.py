@@ -20,7 +20,8 @@ from perisai.domain.partners import Partner
 from perisai.domain.rates import max_amount_rupiah
 from perisai.models import Model
 from perisai.observability import logger
-from perisai.partners.models import SECURITY_SCHEME  # there: the authorizer needs no resolver
+from perisai.partners.models import SECURITY_SCHEME
+from perisai.payments.providers import MalformedCallback  # there: the authorizer needs no resolver
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
 MAX_BODY_BYTES = 64 * 1024
@@ -57,7 +58,7 @@ def error_response(
 
 _ERROR_DESCRIPTIONS = {
     400: "Malformed request",
-    401: "Missing, unknown or revoked partner key",
+    401: "Missing, unknown or revoked partner key, or a provider's bad signature or token",
     403: "The partner key lacks the scope this route needs",
     404: "Not found, or not visible to this partner",
     409: "Conflict with the current state",
@@ -222,6 +223,9 @@ def build_resolver() -> APIGatewayRestResolver:
         errors.RequestInProgress: _simple_handler(409, "request_in_progress"),
         errors.RulesNotInForce: _simple_handler(422, "rules_not_in_force"),
         errors.NotBuilt: _simple_handler(501, "not_implemented"),
+        errors.Unauthenticated: _simple_handler(401, "unauthorized"),
+        errors.InvalidPaymentCode: _simple_handler(422, "invalid_payment_code"),
+        MalformedCallback: _simple_handler(400, "malformed_body"),
         errors.DependencyUnavailable: _unavailable,
         Exception: _unexpected,
     }

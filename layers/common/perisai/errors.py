@@ -18,7 +18,9 @@ __all__ = [
     "NotBuilt",
     "NotFound",
     "RequestInProgress",
+    "InvalidPaymentCode",
     "RulesNotInForce",
+    "Unauthenticated",
     "VersionConflict",
 ]
 
@@ -63,3 +65,11 @@ class VersionConflict(DomainError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} changed since it was read")
+
+
+class Unauthenticated(DomainError):
+    """A caller that authenticates itself in the request (a provider's signature or token) did not."""
+
+
+class InvalidPaymentCode(DomainError):
+    """A payment code whose format or check digit is wrong: a mistyped code, never an order."""

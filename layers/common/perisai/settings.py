@@ -56,3 +56,11 @@ class NotifierEnv(Environment):
     participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
     # Indonesian operators require a registered alphanumeric sender id (3-11 characters).
     sms_sender_id: str = Field(alias="SMS_SENDER_ID", default="PERISAI", pattern=r"^[A-Za-z0-9]{3,11}$")
+
+
+class PaymentsEnv(Environment):
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    midtrans_server_key_secret_arn: str = Field(alias="MIDTRANS_SERVER_KEY_SECRET_ARN", min_length=3)
+    xendit_callback_token_secret_arn: str = Field(alias="XENDIT_CALLBACK_TOKEN_SECRET_ARN", min_length=3)
+    channel_secrets_arn: str = Field(alias="CHANNEL_SECRETS_ARN", min_length=3)
