@@ -155,6 +155,16 @@ def _entry(
     return entry
 
 
+MIDTRANS_UNSIGNED = {
+    "transaction_status": "settlement",
+    "status_code": "200",
+    "gross_amount": "16800.00",
+    "order_id": "ORD-BENCH",
+    "transaction_id": "bench",
+    "signature_key": "0" * 128,
+}
+
+
 def measure(stack: Stack, sink: StdoutSink) -> dict[str, Any]:
     meter = stack.meter
     # One participant to read back (unmetered: recording is off).
@@ -163,7 +173,8 @@ def measure(stack: Stack, sink: StdoutSink) -> dict[str, Any]:
     participant_id = payload["participant_id"]
     # Events for the 501 stubs (cold-start first requests).
     stack.call("POST", "/v1/claims", {}, AUTH)
-    stack.call("POST", "/v1/payments/midtrans/notifications", {})
+    # A Midtrans notification whose signature does not match: read the server key, answer 401.
+    stack.call("POST", "/v1/payments/midtrans", MIDTRANS_UNSIGNED)
 
     def enroll() -> tuple[int, Any]:
         status, payload, _ = stack.enroll()

@@ -67,7 +67,7 @@ def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[st
     factories: dict[str, Any] = {
         "enroll": lambda: stack.enroll_event(*stack.enroll_niks.take()),
         "authorizer": lambda: {"type": "TOKEN", "authorizationToken": f"Bearer {PARTNER_KEY}", "methodArn": method_arn},
-        "payment_callback": lambda: stack.route_events[("POST", "/v1/payments/midtrans/notifications")],
+        "payment_callback": lambda: stack.route_events[("POST", "/v1/payments/midtrans")],
         "claims": lambda: stack.route_events[("POST", "/v1/claims")],
         "reminders": lambda: {"job": "dues-reminders", "scheduled_at": datetime.now(UTC).isoformat()},
         "outbox_relay": lambda: stack.events["outbox_relay"],

@@ -25,7 +25,7 @@ from perisai.domain.errors import DomainValidationError
 from perisai.domain.partners import Partner
 from perisai.domain.payment_codes import check_payment_code, new_payment_code
 from perisai.domain.rates import RateBook
-from perisai.errors import InvalidPaymentCode, Unauthenticated
+from perisai.errors import DependencyUnavailable, InvalidPaymentCode, Unauthenticated
 from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
 from perisai.payments.models import CallbackAnswer, ContributionPage, PaymentOrderRequest, PaymentOrderView
@@ -255,6 +255,18 @@ def prime() -> None:
 
 
 snapstart.register_after_restore(snapstart.renew_after_restore)
+
+
+@snapstart.register_after_restore
+def fetch_provider_secrets() -> None:
+    """After a restore, read the providers' credentials fresh (never in the snapshot), off the
+    first callback; a failure is left to the request, which answers 503."""
+    secrets = provider_secrets()
+    for read in (secrets.midtrans_server_key, secrets.xendit_callback_token):
+        try:
+            read()
+        except DependencyUnavailable:
+            logger.warning("provider secret not read after restore; the next callback reads it")
 
 MIDTRANS_SAMPLE: dict[str, Any] = {
     "transaction_status": "settlement",
