@@ -156,7 +156,7 @@ def enroll(
 )
 def get_participant(participant_id: Annotated[str, Path(min_length=1, max_length=64)]) -> ParticipantView:
     metrics.add_metric(name="ParticipantViewed", unit="Count", value=1)
-    return service().view(participant_id, app.context["partner"])
+    return service().view(participant_id, app.context["partner"], clock.now())
 
 
 @app.get(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header, Path, Query
@@ -28,7 +28,15 @@ from perisai.domain.rates import RateBook
 from perisai.errors import DependencyUnavailable, InvalidPaymentCode, Unauthenticated
 from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
-from perisai.payments.models import CallbackAnswer, ContributionPage, PaymentOrderRequest, PaymentOrderView
+from perisai.payments.models import (
+    CallbackAnswer,
+    ContributionPage,
+    PaymentOrderRequest,
+    PaymentOrderView,
+    ReconciliationPage,
+    ReconciliationView,
+    Resolution,
+)
 from perisai.payments.providers import MalformedCallback, ProviderEvent
 from perisai.payments.providers_channel import parse_channel, verify_channel
 from perisai.payments.providers_midtrans import parse_midtrans, verify_midtrans
@@ -139,6 +147,34 @@ def list_contributions(
     next_token: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
 ) -> ContributionPage:
     return service().contributions(participant_id, app.context["partner"], limit, next_token)
+
+
+@app.get(
+    "/v1/reconciliation",
+    **scoped("backoffice"),
+    responses=documented(200, ReconciliationPage, 401, 403, 422),
+    summary="Money that needs a person: amount mismatches, overpayments, reversals (oldest first)",
+    tags=["Payments"],
+)
+def list_reconciliation(
+    state: Annotated[Literal["open", "resolved"], Query()] = "open",
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    next_token: Annotated[str | None, Query(pattern=r"^RCN-\d{14}-[0-9a-f]{12}$")] = None,
+) -> ReconciliationPage:
+    return service().reconciliation(state, limit, next_token)
+
+
+@app.post(
+    "/v1/reconciliation/<item_id>/resolve",
+    **scoped("backoffice"),
+    responses=documented(200, ReconciliationView, 400, 401, 403, 404, 413, 415, 422),
+    summary="Resolve an open reconciliation item with a note (who and when are recorded)",
+    tags=["Payments"],
+)
+def resolve_reconciliation(
+    item_id: Annotated[str, Path(pattern=r"^RCN-\d{14}-[0-9a-f]{12}$")], resolution: Resolution
+) -> ReconciliationView:
+    return service().resolve(item_id, resolution.note, app.context["partner"], clock.now())
 
 
 # -- provider callbacks ---------------------------------------------------------------------
@@ -267,6 +303,7 @@ def fetch_provider_secrets() -> None:
             read()
         except DependencyUnavailable:
             logger.warning("provider secret not read after restore; the next callback reads it")
+
 
 MIDTRANS_SAMPLE: dict[str, Any] = {
     "transaction_status": "settlement",

@@ -162,10 +162,10 @@ def test_identity_must_agree_with_the_nik(service: EnrollmentService, overrides:
 
 def test_view_hides_other_partners_participants(service: EnrollmentService) -> None:
     participant_id = service.enroll(request(), AGENTS, NOW).participant_id
-    assert service.view(participant_id, AGENTS).next_dues.month == "2026-11"
-    assert service.view(participant_id, BACKOFFICE).status == "pending_payment"
+    assert service.view(participant_id, AGENTS, NOW).next_dues.month == "2026-11"
+    assert service.view(participant_id, BACKOFFICE, NOW).status == "pending_payment"
     with pytest.raises(NotFound):
-        service.view(participant_id, INDOMARET)
+        service.view(participant_id, INDOMARET, NOW)
 
 
 def test_lookup_by_nik_is_audited_with_the_keyed_hash_only(service: EnrollmentService, audit: MemoryAudit) -> None:

@@ -207,3 +207,20 @@ def test_an_unknown_order_is_not_found(world: Any) -> None:
     enrolled(participants)
     with pytest.raises(NotFound):
         service.receive(settlement("ORD-NOSUCHORDER00", 16_800), NOW)
+
+
+def test_money_that_needs_a_person_is_listed_and_resolved_once(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    service.receive(settlement(order.order_id, order.amount + 500), NOW)
+    page = service.reconciliation("open", 10, None)
+    assert [(i.kind, i.order_id, i.amount) for i in page.items] == [
+        ("amount_mismatch", order.order_id, order.amount + 500)
+    ]
+    resolved = service.resolve(page.items[0].item_id, "refunded at the counter", BACKOFFICE, NOW)
+    assert (resolved.resolved_by, resolved.note) == ("bo", "refunded at the counter")
+    assert service.reconciliation("open", 10, None).items == []
+    assert [i.item_id for i in service.reconciliation("resolved", 10, None).items] == [resolved.item_id]
+    with pytest.raises(NotFound):
+        service.resolve(resolved.item_id, "again", BACKOFFICE, NOW)

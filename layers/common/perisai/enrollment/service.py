@@ -10,6 +10,7 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 
 from perisai.clock import JAKARTA
+from perisai.domain.billing import standing
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.identity import check_min_age, check_nik_consistency
 from perisai.domain.months import DuesMonth
@@ -31,7 +32,7 @@ from perisai.participants.repository import DomainEvent
 from perisai.participants.service import WRITE_ATTEMPTS, modify
 
 # Fields copied from the stored participant into the answers (the rest is computed).
-_VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues", "agent_code"}
+_VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues", "agent_code", "months_owed", "last_day_to_pay"}
 _RESPONSE_FIELDS = set(EnrollmentResponse.model_fields) - {"reactivated", "dues", "agent_code"}
 
 # Crockford base32 without I, L, O, U: unambiguous when read out at a counter.
@@ -191,15 +192,37 @@ class EnrollmentService:
             rate_book=self.rate_book,
         )
 
-    def view(self, participant_id: str, partner: Partner) -> ParticipantView:
+    def view(self, participant_id: str, partner: Partner, now: datetime) -> ParticipantView:
         participant = self.store.get(participant_id)
         # Another partner's participant is reported as absent, not forbidden: no existence leak.
         if participant is None or not (partner.is_backoffice or participant.partner_id == partner.partner_id):
             raise NotFound("participant")
+        # Standing from the dates, as of now: the stored status moves with payments and the daily
+        # lapse job, so it can be a day behind.
+        policies = self.rate_book.policies
+        now_standing = standing(
+            first_dues_month=DuesMonth.parse(participant.first_dues_month),
+            covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+            today=now.astimezone(JAKARTA).date(),
+            due_day=policies.due_day_of_month,
+            window_months=policies.arrears_window_months,
+        )
+        next_month = str(now_standing.next_dues_month)
+        # Never paid: protection never started, so nothing lapses into arrears; the months owed
+        # still show (policy: a worker who enrolled after the 15th owes that month at once).
+        status = (
+            "pending_payment"
+            if participant.covered_through is None and now_standing.status == "arrears"
+            else now_standing.status
+        )
         return ParticipantView(
-            **participant.model_dump(include=_VIEW_FIELDS),
+            **participant.model_dump(include=_VIEW_FIELDS - {"status", "next_dues_month"}),
+            status=status,
+            next_dues_month=next_month,
+            months_owed=now_standing.months_owed,
+            last_day_to_pay=now_standing.last_day_to_pay,
             agent_code=participant.agent_code,
-            next_dues=self._dues_of(participant, participant.next_dues_month),
+            next_dues=self._dues_of(participant, next_month),
         )
 
     def lookup_by_nik(self, nik: str, partner: Partner, now: datetime) -> ParticipantLookup:

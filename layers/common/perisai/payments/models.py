@@ -165,3 +165,49 @@ class ParticipantStatusChanged(Model):
     status: str
     covered_through: str
     at: datetime
+
+
+ReconciliationKind = Literal["amount_mismatch", "overpayment", "reversal"]
+
+
+class ReconciliationItem(StoredModel):
+    """Money that needs a person, ``RECON#open|RECON#resolved / <item id>``."""
+
+    item_id: str
+    kind: ReconciliationKind
+    order_id: str
+    participant_id: str
+    provider: str
+    reference: str
+    amount: int
+    message: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    note: str | None = None
+
+
+class ReconciliationView(Model):
+    item_id: str
+    kind: ReconciliationKind
+    order_id: str
+    participant_id: str
+    provider: str
+    reference: str
+    amount: int
+    message: str
+    created_at: datetime
+    resolved_at: datetime | None = None
+    resolved_by: str | None = None
+    note: str | None = None
+
+
+class ReconciliationPage(Model):
+    items: list[ReconciliationView]
+    next_token: str | None = None
+
+
+class Resolution(Model):
+    """POST /v1/reconciliation/{item_id}/resolve."""
+
+    note: str = Field(min_length=1, max_length=500, description="What was done (refund, credit, contact)")

@@ -26,7 +26,7 @@ from perisai.dynamo import DynamoRepository, cancellation_codes, error_code, fro
 from perisai.errors import DependencyUnavailable, VersionConflict
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent, ParticipantRepository
-from perisai.payments.models import ContributionEntry, PaymentOrder
+from perisai.payments.models import ContributionEntry, PaymentOrder, ReconciliationItem
 
 PAYCODE_RETENTION = timedelta(days=90)
 RECEIVED_RETENTION_SECONDS = 400 * 24 * 3600
@@ -174,6 +174,41 @@ class DynamoPaymentStore(DynamoRepository):
             raise AlreadyHandled()
         raise VersionConflict(f"order {order.order_id}")
 
+    # -- reconciliation -------------------------------------------------------
+
+    def reconciliation(self, state: str, limit: int, after: str | None) -> tuple[list[ReconciliationItem], str | None]:
+        """Open (or resolved) items, oldest first: one Query on their partition."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"RECON#{state}"}},
+            "Limit": limit,
+        }
+        if after:
+            kwargs["ExclusiveStartKey"] = {"pk": {"S": f"RECON#{state}"}, "sk": {"S": after}}
+        page = self._query(**kwargs)
+        items = [ReconciliationItem.model_validate(from_item(i)) for i in page.get("Items", [])]
+        last = page.get("LastEvaluatedKey")
+        return items, (str(last["sk"]["S"]) if last else None)
+
+    def get_reconciliation(self, item_id: str) -> ReconciliationItem | None:
+        item = self._get({"pk": {"S": "RECON#open"}, "sk": {"S": item_id}})
+        return ReconciliationItem.model_validate(from_item(item)) if item else None
+
+    def resolve(self, item: ReconciliationItem) -> None:
+        """Move an open item to resolved with its note; VersionConflict if it is no longer open."""
+        items = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": "RECON#open"}, "sk": {"S": item.item_id}},
+                    "ConditionExpression": "attribute_exists(pk)",
+                }
+            },
+            self._put(_recon_item(item, "resolved"), "attribute_not_exists(pk)"),
+        ]
+        if self._transact(items):
+            raise VersionConflict(f"reconciliation item {item.item_id}")
+
     def was_handled(self, received_key: str) -> bool:
         return self._get({"pk": {"S": f"RECEIVED#{received_key}"}, "sk": {"S": "CALLBACK"}}) is not None
 
@@ -236,6 +271,19 @@ def _pointer_sk(months: Sequence[str]) -> str:
 
 def _order_item(order: PaymentOrder) -> dict[str, Any]:
     return {"pk": f"ORDER#{order.order_id}", "sk": "ORDER", "entity": "payment_order", **order.model_dump(mode="json")}
+
+
+def recon_item(item: ReconciliationItem) -> dict[str, Any]:
+    return _recon_item(item, "open")
+
+
+def _recon_item(item: ReconciliationItem, state: str) -> dict[str, Any]:
+    return {
+        "pk": f"RECON#{state}",
+        "sk": item.item_id,
+        "entity": "reconciliation",
+        **item.model_dump(mode="json", exclude_none=True),
+    }
 
 
 def _entry_item(entry: ContributionEntry) -> dict[str, Any]:

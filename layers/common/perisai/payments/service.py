@@ -8,7 +8,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.clock import JAKARTA
@@ -35,9 +35,13 @@ from perisai.payments.models import (
     PaymentOrderView,
     PaymentView,
     ReceivedPayment,
+    ReconciliationItem,
+    ReconciliationKind,
+    ReconciliationPage,
+    ReconciliationView,
 )
 from perisai.payments.providers import ProviderEvent
-from perisai.payments.repository import AlreadyHandled, MonthAlreadyCredited, PaymentCodeTaken
+from perisai.payments.repository import AlreadyHandled, MonthAlreadyCredited, PaymentCodeTaken, recon_item
 
 WRITE_ATTEMPTS = 5
 _ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -70,6 +74,11 @@ class PaymentStore(Protocol):
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
     ) -> None: ...
     def was_handled(self, received_key: str) -> bool: ...
+    def reconciliation(
+        self, state: str, limit: int, after: str | None
+    ) -> tuple[list[ReconciliationItem], str | None]: ...
+    def get_reconciliation(self, item_id: str) -> ReconciliationItem | None: ...
+    def resolve(self, item: ReconciliationItem) -> None: ...
 
 
 @dataclass
@@ -140,6 +149,25 @@ class PaymentService:
         return ContributionPage(
             items=[ContributionView.model_validate(e.model_dump()) for e in entries], next_token=next_token
         )
+
+    # -- reconciliation -------------------------------------------------------
+
+    def reconciliation(self, state: str, limit: int, after: str | None) -> ReconciliationPage:
+        items, next_token = self.store.reconciliation(state, limit, after)
+        return ReconciliationPage(
+            items=[ReconciliationView.model_validate(i.model_dump()) for i in items], next_token=next_token
+        )
+
+    def resolve(self, item_id: str, note: str, partner: Partner, now: datetime) -> ReconciliationView:
+        item = self.store.get_reconciliation(item_id)
+        if item is None:
+            raise NotFound("open reconciliation item")
+        resolved = item.model_copy(update={"resolved_at": now, "resolved_by": partner.partner_id, "note": note})
+        try:
+            self.store.resolve(resolved)
+        except VersionConflict:
+            raise NotFound("open reconciliation item") from None  # resolved by someone else meanwhile
+        return ReconciliationView.model_validate(resolved.model_dump())
 
     # -- callbacks ------------------------------------------------------------
 
@@ -324,7 +352,8 @@ class PaymentService:
         message: str,
     ) -> CallbackAnswer:
         updated = order.model_copy(update={"payments": [*order.payments, _received(event, now, outcome)]})
-        self.store.record(updated, order.version, received_key, _recon(order, event, now, outcome, message))
+        kind: ReconciliationKind = "amount_mismatch" if outcome == "amount_mismatch" else "overpayment"
+        self.store.record(updated, order.version, received_key, _recon(order, event, now, kind, message))
         return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
 
     # -- helpers --------------------------------------------------------------
@@ -370,19 +399,22 @@ def _received(event: ProviderEvent, now: datetime, outcome: str) -> ReceivedPaym
     )
 
 
-def _recon(order: PaymentOrder, event: ProviderEvent, now: datetime, kind: str, message: str) -> dict[str, Any]:
-    return {
-        "pk": "RECON#open",
-        "sk": f"{now.isoformat()}#{uuid.uuid4()}",
-        "entity": "reconciliation",
-        "kind": kind,
-        "order_id": order.order_id,
-        "participant_id": order.participant_id,
-        "provider": event.provider,
-        "reference": event.reference,
-        "amount": event.amount,
-        "message": message,
-    }
+def _recon(
+    order: PaymentOrder, event: ProviderEvent, now: datetime, kind: ReconciliationKind, message: str
+) -> dict[str, Any]:
+    item = ReconciliationItem(
+        # Sortable by time within its partition, and safe in a URL path.
+        item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
+        kind=kind,
+        order_id=order.order_id,
+        participant_id=order.participant_id,
+        provider=event.provider,
+        reference=event.reference,
+        amount=event.amount,
+        message=message,
+        created_at=now,
+    )
+    return recon_item(item)
 
 
 def _view(order: PaymentOrder) -> PaymentOrderView:
