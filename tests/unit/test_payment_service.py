@@ -224,3 +224,39 @@ def test_money_that_needs_a_person_is_listed_and_resolved_once(world: Any) -> No
     assert [i.item_id for i in service.reconciliation("resolved", 10, None).items] == [resolved.item_id]
     with pytest.raises(NotFound):
         service.resolve(resolved.item_id, "again", BACKOFFICE, NOW)
+
+
+def test_a_refund_takes_back_the_newest_months_it_covers(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 3, AGENTS, NOW)  # 8,400 + 8,400 + 16,800
+    assert service.receive(settlement(order.order_id, order.amount), NOW).outcome == "credited"
+    # a partial refund of one full-price month: the newest (January) goes back
+    partial = settlement(order.order_id, order.amount, status="partial_refund", refund_amount=16_800)
+    assert service.receive(partial, NOW).outcome == "reversed"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None and participant.covered_through == "2026-12"
+    page = service.contributions("PST-0000000000PY", AGENTS, 10, None)
+    assert [e.month for e in page.items] == ["2026-12", "2026-11"]
+    # the full refund later (cumulative amount): the rest goes back, the order is reversed
+    full = settlement(order.order_id, order.amount, status="refund", refund_amount=order.amount)
+    assert service.receive(full, NOW).outcome == "reversed"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None and (participant.covered_through, participant.status) == (None, "pending_payment")
+    assert service.order(order.order_id, AGENTS).status == "reversed"
+    assert service.contributions("PST-0000000000PY", AGENTS, 10, None).items == []
+
+
+def test_settlement_then_deny_reverses_the_payment(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    assert service.receive(settlement(order.order_id, order.amount), NOW).outcome == "credited"
+    assert service.receive(settlement(order.order_id, order.amount, status="deny"), NOW).outcome == "reversed"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None and participant.covered_through is None
+    # a deny before any payment credits nothing and reverses nothing
+    other, _ = service.open_order("PST-0000000000PY", 3, AGENTS, NOW)
+    assert (
+        service.receive(settlement(other.order_id, other.amount, status="deny", tx="tx-9"), NOW).outcome == "recorded"
+    )

@@ -59,6 +59,7 @@ class PaymentOrder(StoredModel):
     created_at: datetime
     payable_until: datetime
     payments: list[ReceivedPayment] = Field(default_factory=list)
+    reversed_months: list[str] = Field(default_factory=list)
     version: int = 1
 
 
@@ -211,3 +212,16 @@ class Resolution(Model):
     """POST /v1/reconciliation/{item_id}/resolve."""
 
     note: str = Field(min_length=1, max_length=500, description="What was done (refund, credit, contact)")
+
+
+class ContributionReversed(Model):
+    """Detail of ContributionReversed: months a refund or chargeback took back. No personal data."""
+
+    event_id: str
+    participant_id: str
+    order_id: str
+    months: list[str]
+    provider: str
+    covered_through: str | None
+    status: str
+    at: datetime

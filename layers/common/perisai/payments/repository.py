@@ -160,6 +160,67 @@ class DynamoPaymentStore(DynamoRepository):
             raise MonthAlreadyCredited()
         raise VersionConflict(f"order {order.order_id}")
 
+    def reverse(
+        self,
+        order: PaymentOrder,
+        read_order_version: int,
+        participant: Participant,
+        read_participant_version: int,
+        entries: Sequence[ContributionEntry],
+        received_key: str,
+        events: Sequence[DomainEvent],
+    ) -> None:
+        """Take credited months back: each ledger entry moves to ``REVERSED#<month>#<reference>``
+        (kept for the record; the month can be paid again), with the participant and the order."""
+        moves: list[dict[str, Any]] = []
+        for entry in entries:
+            moves.append(
+                {
+                    "Delete": {
+                        "TableName": self._table,
+                        "Key": {"pk": {"S": f"PARTICIPANT#{entry.participant_id}"}, "sk": {"S": f"DUES#{entry.month}"}},
+                        "ConditionExpression": "attribute_exists(pk)",
+                    }
+                }
+            )
+            reversed_item = {
+                **_entry_item(entry),
+                "sk": f"REVERSED#{entry.month}#{received_key}",
+                "entity": "reversed_contribution",
+            }
+            moves.append(self._put(reversed_item, "attribute_not_exists(pk)"))
+        items = [
+            self._order_update(order, read_order_version),
+            self._participants.replace_item(
+                participant.model_copy(update={"version": read_participant_version + 1}), read_participant_version
+            ),
+            self._received_put(received_key),
+            *moves,
+            *(self._participants.outbox_item(e) for e in events),
+        ]
+        reasons = self._transact(items)
+        if not reasons:
+            return
+        if reasons[2] == "ConditionalCheckFailed":
+            raise AlreadyHandled()
+        raise VersionConflict(f"order {order.order_id}")
+
+    def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]:
+        """The ledger entries of ``months`` that exist (one Query over their range)."""
+        if not months:
+            return []
+        page = self._query(
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"PARTICIPANT#{participant_id}"},
+                ":first": {"S": f"DUES#{min(months)}"},
+                ":last": {"S": f"DUES#{max(months)}"},
+            },
+        )
+        wanted = set(months)
+        entries = [ContributionEntry.model_validate(from_item(i)) for i in page.get("Items", [])]
+        return [e for e in entries if e.month in wanted]
+
     def record(
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
     ) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.clock import JAKARTA
-from perisai.domain.billing import after_payment, billable_months
+from perisai.domain.billing import after_payment, billable_months, reversal, standing
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import DuesMonth
 from perisai.domain.partners import Partner
@@ -28,6 +28,7 @@ from perisai.payments.models import (
     ContributionEntry,
     ContributionPage,
     ContributionReceived,
+    ContributionReversed,
     ContributionView,
     OrderLine,
     ParticipantStatusChanged,
@@ -74,6 +75,17 @@ class PaymentStore(Protocol):
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
     ) -> None: ...
     def was_handled(self, received_key: str) -> bool: ...
+    def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]: ...
+    def reverse(
+        self,
+        order: PaymentOrder,
+        read_order_version: int,
+        participant: Participant,
+        read_participant_version: int,
+        entries: Sequence[ContributionEntry],
+        received_key: str,
+        events: Sequence[DomainEvent],
+    ) -> None: ...
     def reconciliation(
         self, state: str, limit: int, after: str | None
     ) -> tuple[list[ReconciliationItem], str | None]: ...
@@ -330,17 +342,93 @@ class PaymentService:
         outcome: CallbackOutcome = "recorded"
         message = f"{event.kind} recorded; nothing credited"
         if event.kind == "reversed":
-            # Reversing credited months needs a person until the ledger reversal is built.
-            recon = _recon(order, event, now, "reversal", "money was reversed after the months were credited")
-            outcome, message = (
-                "reversed",
-                "reversal recorded for reconciliation; the months stay credited until resolved",
-            )
+            reversed_answer = self._reverse(order, event, received_key, now)
+            if reversed_answer is not None:
+                return reversed_answer
+            recon = _recon(order, event, now, "reversal", "a reversal that cannot take whole months back")
+            outcome, message = "reversed", "reversal recorded for reconciliation; no month could be taken back"
         updated = order.model_copy(
             update={"status": status, "payments": [*order.payments, _received(event, now, outcome)]}
         )
         self.store.record(updated, order.version, received_key, recon)
         return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
+
+    def _reverse(
+        self, order: PaymentOrder, event: ProviderEvent, received_key: str, now: datetime
+    ) -> CallbackAnswer | None:
+        """Take back the newest months the reversed amount covers (cumulative per provider
+        transaction), when they are the participant's newest credited months; else None (a person
+        decides: months paid after them by another order, or less than a month reversed)."""
+        amounts = {line.month: line.total for line in order.lines}
+        credited = [m for m in order.months if m not in order.reversed_months]
+        try:
+            due = [
+                str(m)
+                for m in reversal(
+                    paid_months=[DuesMonth.parse(m) for m in order.months],
+                    amounts=[amounts[m] for m in order.months],
+                    reversed_amount=min(event.amount, order.amount),
+                )
+            ]
+        except DomainValidationError:
+            return None
+        to_reverse = [m for m in due if m in credited]
+        participant = self.participants.get(order.participant_id)
+        if not to_reverse or participant is None or participant.covered_through != max(credited):
+            return None
+        entries = self.store.ledger_entries(order.participant_id, to_reverse)
+        if len(entries) != len(to_reverse):
+            return None
+        first = DuesMonth.parse(participant.first_dues_month)
+        covered = DuesMonth.parse(min(to_reverse)).previous()
+        new_covered = covered if covered >= first else None
+        policies = self.rate_book.policies
+        after = standing(
+            first_dues_month=first,
+            covered_through=new_covered,
+            today=now.astimezone(JAKARTA).date(),
+            due_day=policies.due_day_of_month,
+            window_months=policies.arrears_window_months,
+        )
+        # Never paid again after the reversal: pending, as at enrollment (nothing was protected).
+        status = "pending_payment" if new_covered is None and after.status == "arrears" else after.status
+        updated = participant.model_copy(
+            update={
+                "covered_through": str(new_covered) if new_covered else None,
+                "next_dues_month": str(after.next_dues_month),
+                "status": status,
+            }
+        )
+        all_reversed = sorted({*order.reversed_months, *to_reverse})
+        changed = order.model_copy(
+            update={
+                "status": "reversed" if len(all_reversed) == len(order.months) else order.status,
+                "reversed_months": all_reversed,
+                "payments": [*order.payments, _received(event, now, "reversed")],
+            }
+        )
+        detail = ContributionReversed(
+            event_id=str(uuid.uuid4()),
+            participant_id=order.participant_id,
+            order_id=order.order_id,
+            months=sorted(to_reverse, reverse=True),
+            provider=event.provider,
+            covered_through=updated.covered_through,
+            status=updated.status,
+            at=now,
+        )
+        self.store.reverse(
+            changed,
+            order.version,
+            updated,
+            participant.version,
+            entries,
+            received_key,
+            [DomainEvent("ContributionReversed", detail)],
+        )
+        return CallbackAnswer(
+            outcome="reversed", order_id=order.order_id, message=f"reversed {', '.join(detail.months)}"
+        )
 
     def _hold(
         self,
