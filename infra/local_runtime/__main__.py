@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from local_runtime.cloud import LOCAL_SECRET_VALUES
 from local_runtime.runtime import DEMO_PARTNERS, ROOT, LocalRuntime
 
 
@@ -25,6 +26,7 @@ def main() -> int:
     keys = "\n".join(
         f"    {key:22} partner {pid} scopes {' '.join(scopes)}" for key, pid, _, _, scopes in DEMO_PARTNERS
     )
+    secrets = "\n".join(f"    {name:34} {value}" for name, value in LOCAL_SECRET_VALUES.items())
     print(
         f"""
 Perisai local runtime ready in {time.monotonic() - started:.1f}s on {runtime.url}
@@ -34,6 +36,8 @@ Perisai local runtime ready in {time.monotonic() - started:.1f}s on {runtime.url
   local-only: GET /_local/schedules, POST /_local/schedules/<name>/run, PUT|DELETE /_local/clock, GET /_local/sms
   partner keys:
 {keys}
+  payment provider secrets (local only; sign /v1/payments/* callbacks with them):
+{secrets}
 
   curl {runtime.url}/health
   curl -H 'Authorization: Bearer demo-partner-key' '{runtime.url}/v1/dues/quote?monthly_income=1500000&sector=transport&programs=JKK,JKM'

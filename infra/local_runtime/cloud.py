@@ -11,11 +11,19 @@ from typing import Any
 import boto3
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from local_runtime.template import StackModel
+from local_runtime.template import StackModel, refs
 
 REGION = "ap-southeast-3"  # Jakarta
 ACCOUNT = "123456789012"  # moto's default account
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local"}
+# Fixed local values (never valid anywhere else) of the secrets the functions name by these
+# environment variables, so providers' callbacks can be signed from outside against `make dev`.
+# Every other secret gets a random value, as CDK's generated placeholder would be.
+LOCAL_SECRET_VALUES = {
+    "MIDTRANS_SERVER_KEY_SECRET_ARN": "local-midtrans-server-key",
+    "XENDIT_CALLBACK_TOKEN_SECRET_ARN": "local-xendit-callback-token",
+    "CHANNEL_SECRETS_ARN": '{"demo-channel": "local-channel-secret"}',
+}
 
 
 class _Serialized:
@@ -95,10 +103,11 @@ class LocalCloud:
         for logical_id in self.model.keys:
             meta = self.client("kms").create_key(Description=f"local {logical_id}")["KeyMetadata"]
             self.physical[logical_id] = {"Ref": meta["KeyId"], "Arn": meta["Arn"]}
+        local_values = self.local_secret_values()
         for logical_id, props in self.model.secrets.items():
             secret = self.client("secretsmanager").create_secret(
                 Name=f"local/{logical_id}",
-                SecretString=secrets.token_urlsafe(48),
+                SecretString=local_values.get(logical_id) or secrets.token_urlsafe(48),
                 Description=props.get("Description", ""),
             )
             self.physical[logical_id] = {"Ref": secret["ARN"], "Arn": secret["ARN"]}
@@ -119,6 +128,20 @@ class LocalCloud:
             qualifier = resource["Properties"].get("Name", "1")  # an alias's name, a version's number
             arn = f"{self.physical[function]['Arn']}:{qualifier}"
             self.physical[logical_id] = {"Ref": arn, "Arn": arn, "Version": "1"}
+
+    def local_secret_values(self) -> dict[str, str]:
+        """Secret logical id -> its fixed local value (LOCAL_SECRET_VALUES), found through the
+        environment variables that name it; two functions naming one secret must agree."""
+        found: dict[str, str] = {}
+        for function in self.model.functions.values():
+            for variable, value in function.environment.items():
+                if variable not in LOCAL_SECRET_VALUES:
+                    continue
+                local = LOCAL_SECRET_VALUES[variable]
+                for logical_id in refs(value):
+                    if logical_id in self.model.secrets and found.setdefault(logical_id, local) != local:
+                        raise ValueError(f"secret {logical_id} is named by two local values")
+        return found
 
     def partition_keys(self) -> dict[str, str]:
         """Table name -> its partition key attribute (IAM's dynamodb:LeadingKeys)."""

@@ -57,13 +57,18 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/participants", "enroll"),
     Route("GET", "/v1/participants/{participant_id}", "enroll"),
     Route("GET", "/v1/dues/quote", "enroll"),
-    Route(
-        "POST",
-        "/v1/payments/midtrans/notifications",
-        "payment_callback",
-        authorized=False,
-    ),
-    Route("POST", "/v1/payments/xendit/callbacks", "payment_callback", authorized=False),
+    # Payment orders (scope pay) and the contributions ledger; Idempotency-Key is optional here.
+    Route("POST", "/v1/participants/{participant_id}/payment-orders", "payment_callback"),
+    Route("GET", "/v1/payment-orders/{order_id}", "payment_callback"),
+    Route("GET", "/v1/participants/{participant_id}/contributions", "payment_callback"),
+    # Money that needs a person (scope backoffice).
+    Route("GET", "/v1/reconciliation", "payment_callback"),
+    Route("POST", "/v1/reconciliation/{item_id}/resolve", "payment_callback"),
+    # Provider callbacks: no partner key; each provider authenticates itself inside the function
+    # (Midtrans signature_key, Xendit x-callback-token, the channels' HMAC X-Signature).
+    Route("POST", "/v1/payments/midtrans", "payment_callback", authorized=False),
+    Route("POST", "/v1/payments/xendit", "payment_callback", authorized=False),
+    Route("POST", "/v1/payments/channel", "payment_callback", authorized=False),
     Route("POST", "/v1/claims", "claims"),
     Route("GET", "/v1/claims/{claim_id}", "claims"),
 )
@@ -169,7 +174,8 @@ class ApiConstruct(Construct):
                     method,
                     "AwsSolutions-APIG4",
                     "Public by design: health check, the OpenAPI document, or a payment provider "
-                    "callback verified by the provider's signature inside the function.",
+                    "callback the function authenticates with the provider's own scheme (Midtrans "
+                    "signature_key, Xendit callback token, a channel's HMAC signature of a timestamp and the body).",
                 )
                 acknowledge(
                     method,

@@ -1,4 +1,4 @@
-"""Tables, the NIK encryption key and the NIK index secret."""
+"""Tables, the NIK encryption key, the NIK index secret and the payment providers' credentials."""
 
 from __future__ import annotations
 
@@ -115,3 +115,53 @@ class DataConstruct(Construct):
             "Rotating the NIK index key means re-keying every NIK index item; it is a planned "
             "operation (docs/RUNBOOK.md), not an automatic rotation.",
         )
+
+        # The payment providers' credentials. The providers issue them (and rotate them in their own
+        # dashboards); operators put the values after deploy (docs/RUNBOOK.md). CDK generates a random
+        # placeholder, so nothing verifies against a known value until the real one is put.
+        self.midtrans_server_key = _provider_secret(
+            self,
+            "MidtransServerKey",
+            "Midtrans server key: verifies signature_key on Midtrans HTTP notifications",
+        )
+        self.xendit_callback_token = _provider_secret(
+            self,
+            "XenditCallbackToken",
+            "Xendit callback verification token: compared with the x-callback-token header of Xendit callbacks",
+        )
+        self.channel_secrets = _provider_secret(
+            self,
+            "ChannelSecrets",
+            'Direct channels\' HMAC secrets, a JSON object {"<channel id>": "<secret>"} (Pos, BRILink, bank agents)',
+            # Valid JSON from the start: an object with a random entry no channel id can name.
+            template='{"placeholder": ""}',
+            key="placeholder",
+        )
+
+    @property
+    def provider_secrets(self) -> tuple[secretsmanager.Secret, ...]:
+        return (self.midtrans_server_key, self.xendit_callback_token, self.channel_secrets)
+
+
+def _provider_secret(
+    scope: Construct, id_: str, description: str, *, template: str | None = None, key: str | None = None
+) -> secretsmanager.Secret:
+    secret = secretsmanager.Secret(
+        scope,
+        id_,
+        description=description,
+        generate_secret_string=secretsmanager.SecretStringGenerator(
+            password_length=64,
+            exclude_punctuation=True,
+            secret_string_template=template,
+            generate_string_key=key,
+        ),
+        removal_policy=RemovalPolicy.RETAIN,
+    )
+    acknowledge(
+        secret,
+        "AwsSolutions-SMG4",
+        "Issued by the payment provider or channel and rotated in its own dashboard or agreement, not by a "
+        "Lambda rotation function: operators put the new value (docs/RUNBOOK.md).",
+    )
+    return secret

@@ -73,8 +73,42 @@ class PerisaiStack(Stack):
                 "payment_callback",
                 "payment_callback",
                 "handler.handler",
-                "Payment provider callbacks (not built yet: 501)",
-            )
+                "Payment orders, provider callbacks and the contributions ledger",
+                timeout_seconds=10,
+            ),
+            {
+                "PARTICIPANTS_TABLE": data.participants.table_name,
+                "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+                "MIDTRANS_SERVER_KEY_SECRET_ARN": data.midtrans_server_key.secret_arn,
+                "XENDIT_CALLBACK_TOKEN_SECRET_ARN": data.xendit_callback_token.secret_arn,
+                "CHANNEL_SECRETS_ARN": data.channel_secrets.secret_arn,
+            },
+        )
+        # Credits with one TransactWriteItems of Puts (PutItem), reads with GetItem and Query on the
+        # base table (the ledger, the orders); no index. Its idempotency records: Powertools.
+        _allow(
+            payments,
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+            [data.participants.table_arn],
+        )
+        # Deletes, inside transactions that put the item back under another key: a reversed ledger
+        # entry moves from PARTICIPANT#<id> DUES#<month> to REVERSED#, a resolved reconciliation
+        # item from RECON#open to RECON#resolved. Held to those partitions (never NIK#, ORDER#, PAYCODE#).
+        _allow(
+            payments,
+            ["dynamodb:DeleteItem"],
+            [data.participants.table_arn],
+            leading_keys=["PARTICIPANT#*", "RECON#*"],
+        )
+        _allow(
+            payments,
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [data.idempotency.table_arn],
+        )
+        _allow(
+            payments,
+            ["secretsmanager:GetSecretValue"],
+            [secret.secret_arn for secret in data.provider_secrets],
         )
         claims = fns.add(
             FunctionSpec(
@@ -206,6 +240,10 @@ class PerisaiStack(Stack):
             "PartnersTableName": data.partners.table_name,
             "IdempotencyTableName": data.idempotency.table_name,
             "EventBusName": bus.bus.event_bus_name,
+            # Where operators put the providers' credentials after deploy (docs/RUNBOOK.md).
+            "MidtransServerKeySecretArn": data.midtrans_server_key.secret_arn,
+            "XenditCallbackTokenSecretArn": data.xendit_callback_token.secret_arn,
+            "ChannelSecretsArn": data.channel_secrets.secret_arn,
             **{f"{name.title()}UsagePlanId": plan.usage_plan_id for name, plan in api.usage_plans.items()},
         }.items():
             CfnOutput(self, name, value=value, export_name=f"{self.stack_name}-{name}")

@@ -46,8 +46,18 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",  "/v1/dues/quote"):                       (401,  401,  401,   200,  200,  403,  200,  200),
     ("POST", "/v1/claims"):                           (401,  401,  401,   403,  403,  501,  501,  403),
     ("GET",  "/v1/claims/{claim_id}"):                (401,  401,  401,   403,  403,  501,  501,  403),
-    ("POST", "/v1/payments/midtrans/notifications"):  (501,  501,  501,   501,  501,  501,  501,  501),
-    ("POST", "/v1/payments/xendit/callbacks"):        (501,  501,  501,   501,  501,  501,  501,  501),
+    ("POST", "/v1/participants/{participant_id}/payment-orders"):
+                                                      (401,  401,  401,   403,  201,  403,  201,  403),
+    ("GET",  "/v1/payment-orders/{order_id}"):        (401,  401,  401,   403,  200,  403,  200,  403),
+    ("GET",  "/v1/participants/{participant_id}/contributions"):
+                                                      (401,  401,  401,   200,  200,  200,  200,  404),
+    ("GET",  "/v1/reconciliation"):                   (401,  401,  401,   403,  403,  403,  200,  403),
+    ("POST", "/v1/reconciliation/{item_id}/resolve"): (401,  401,  401,   403,  403,  403,  404,  403),
+    # Public: each provider authenticates itself (its signature, token or HMAC), whatever partner key
+    # comes along. Correctly authenticated, for an order that does not exist: 404 for every caller.
+    ("POST", "/v1/payments/midtrans"):                (404,  404,  404,   404,  404,  404,  404,  404),
+    ("POST", "/v1/payments/xendit"):                  (404,  404,  404,   404,  404,  404,  404,  404),
+    ("POST", "/v1/payments/channel"):                 (404,  404,  404,   404,  404,  404,  404,  404),
 }
 # fmt: on
 
@@ -78,6 +88,7 @@ class World:
     headers: dict[str, dict[str, str]]  # caller -> headers
     own: Participant  # enrolled by matrix-agent (the partner of the enroll/pay/claims keys)
     foreign: Participant  # enrolled by demo-partner (another partner, for the "other partner" column)
+    order_id: str  # a payment order matrix-agent opened for its participant
 
 
 @pytest.fixture(scope="module")
@@ -108,10 +119,16 @@ def world(api: Api, runtime: LocalRuntime) -> Iterator[World]:
     foreign_body = enrollment()
     foreign = api.enroll(foreign_body, headers=PARTNER)
     assert foreign.status_code == 201, foreign.text
+    # Twelve months: the payment-orders cells bill one month, another order.
+    order = api.post(
+        f"/v1/participants/{own.json()['participant_id']}/payment-orders", {"months": 12}, headers=headers["pay"]
+    )
+    assert order.status_code == 201, order.text
     yield World(
         headers=headers,
         own=Participant(own.json()["participant_id"], own_body),
         foreign=Participant(foreign.json()["participant_id"], foreign_body),
+        order_id=order.json()["order_id"],
     )
     # Let the enrollments' events (welcome SMS, whose claim items land in the participants table)
     # settle here rather than during the next module's tests.
@@ -132,11 +149,89 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         kwargs["params"] = {"nik": target.body["nik"]}
     elif path == "/v1/dues/quote":
         kwargs["params"] = {"monthly_income": 1_500_000, "sector": "other"}
+    elif path == "/v1/participants/{participant_id}/payment-orders":
+        # The back office bills demo-partner's participant: each cell opens its own order (201).
+        target = world.foreign if caller in ("other partner", "backoffice") else world.own
+        kwargs["json"] = {"months": 1}
+    elif path == "/v1/reconciliation/{item_id}/resolve":
+        kwargs["json"] = {"note": "authorization matrix"}
+    elif path.startswith("/v1/payments/"):
+        kwargs["data"], provider_headers = _provider_callback(path.rsplit("/", 1)[-1])
+        headers.update(provider_headers)
     elif method == "POST":
         kwargs["json"] = {}
-    concrete = path.replace("{participant_id}", target.participant_id).replace("{claim_id}", "CLM-0001")
+    concrete = (
+        path.replace("{participant_id}", target.participant_id)
+        .replace("{claim_id}", "CLM-0001")
+        .replace("{order_id}", world.order_id)
+        .replace("{item_id}", NO_RECONCILIATION_ITEM)
+    )
     kwargs["headers"] = headers
     return method, concrete, kwargs
+
+
+NO_RECONCILIATION_ITEM = "RCN-20260101000000-0123456789ab"
+NO_ORDER = "ORD-MATRIX00000000"
+
+
+def _provider_callback(provider: str) -> tuple[bytes, dict[str, str]]:
+    """A callback the provider authenticates with the local secrets (issue 10 fixes them), signed
+    here independently, for an order that does not exist."""
+    import hashlib
+    import hmac
+    import json
+    import time
+
+    from stdnum import damm
+
+    if provider == "midtrans":
+        amount = "336000.00"
+        signature = hashlib.sha512(f"{NO_ORDER}200{amount}local-midtrans-server-key".encode()).hexdigest()
+        body = {
+            "transaction_time": "2026-01-09 18:21:34",
+            "transaction_status": "settlement",
+            "transaction_id": f"tx-{uuid.uuid4()}",
+            "status_code": "200",
+            "signature_key": signature,
+            "payment_type": "cstore",
+            "order_id": NO_ORDER,
+            "gross_amount": amount,
+            "currency": "IDR",
+            "store": "indomaret",
+        }
+        return json.dumps(body).encode(), {"Content-Type": "application/json"}
+    if provider == "xendit":
+        body = {
+            "id": f"inv-{uuid.uuid4().hex}",
+            "external_id": NO_ORDER,
+            "status": "PAID",
+            "amount": 336000,
+            "paid_amount": 336000,
+            "payment_channel": "ALFAMART",
+            "paid_at": "2026-01-09T11:21:34.000Z",
+            "updated": "2026-01-09T11:21:34.000Z",
+            "currency": "IDR",
+        }
+        headers = {"Content-Type": "application/json", "x-callback-token": "local-xendit-callback-token"}
+        return json.dumps(body).encode(), headers
+    # A well-formed code (Damm check digit) that no order has.
+    code_body = "9" + str(uuid.uuid4().int)[:12]
+    body = {
+        "payment_code": code_body + damm.calc_check_digit(code_body),
+        "amount": 336000,
+        "paid_at": "2026-01-09T18:21:34+07:00",
+        "channel_reference": f"matrix-{uuid.uuid4().hex}",
+    }
+    raw = json.dumps(body).encode()
+    timestamp = str(int(time.time()))
+    mac = hmac.new(b"local-channel-secret", timestamp.encode() + b"." + raw, hashlib.sha256).hexdigest()
+    headers = {
+        "Content-Type": "application/json",
+        "X-Channel-Id": "demo-channel",
+        "X-Timestamp": timestamp,
+        "X-Signature": f"sha256={mac}",
+    }
+    return raw, headers
 
 
 CELLS = [
@@ -158,6 +253,9 @@ def test_route_answers_each_caller_as_the_table_says(
     if expected >= 400:
         assert body["error"] == ERROR_CODES[expected], body
         assert isinstance(body["message"], str)
+    if path.startswith("/v1/payments/"):
+        # Authenticated (not 401) and parsed (not 400): the order is what does not exist.
+        assert body["message"] == "payment order not found", body
     if expected in (401, 403) and method == "POST" and path == "/v1/participants":
         # A refused enrollment wrote nothing: the back office cannot find the NIK.
         nik = kwargs["json"]["nik"]

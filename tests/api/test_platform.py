@@ -72,8 +72,6 @@ def test_revoked_key_stops_working(api: Api, runtime: LocalRuntime) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "headers"),
     [
-        ("POST", "/v1/payments/midtrans/notifications", {}),
-        ("POST", "/v1/payments/xendit/callbacks", {}),
         ("POST", "/v1/claims", PARTNER),
         ("GET", "/v1/claims/CLM-1", PARTNER),
     ],
@@ -230,3 +228,82 @@ def test_the_notifier_may_write_only_its_own_items(runtime: LocalRuntime) -> Non
     assert [what.split(" on ")[0] for _, what in roles.refused[before:]] == ["dynamodb:PutItem", "dynamodb:GetItem"]
     del roles.refused[before:]  # provoked here on purpose
     assert "Item" not in dynamodb.get_item(TableName=table, Key=profile)
+
+
+# The local values issue 10 fixes, so providers' callbacks can be signed from outside against `make dev`.
+LOCAL_PROVIDER_SECRETS = {
+    "MidtransServerKeySecretArn": "local-midtrans-server-key",
+    "XenditCallbackTokenSecretArn": "local-xendit-callback-token",
+    "ChannelSecretsArn": '{"demo-channel": "local-channel-secret"}',
+}
+
+
+def test_the_local_provider_secrets_hold_the_fixed_local_values(runtime: LocalRuntime) -> None:
+    import json
+    import os
+
+    outputs = runtime.outputs()
+    secretsmanager = runtime.cloud.client("secretsmanager")
+    for output, value in LOCAL_PROVIDER_SECRETS.items():
+        assert secretsmanager.get_secret_value(SecretId=outputs[output])["SecretString"] == value, output
+    assert json.loads(LOCAL_PROVIDER_SECRETS["ChannelSecretsArn"]) == {"demo-channel": "local-channel-secret"}
+    # The payment function is given exactly these secrets.
+    assert os.environ["MIDTRANS_SERVER_KEY_SECRET_ARN"] == outputs["MidtransServerKeySecretArn"]
+    assert os.environ["XENDIT_CALLBACK_TOKEN_SECRET_ARN"] == outputs["XenditCallbackTokenSecretArn"]
+    assert os.environ["CHANNEL_SECRETS_ARN"] == outputs["ChannelSecretsArn"]
+    # Other secrets (the NIK index key) stay random.
+    nik = secretsmanager.get_secret_value(SecretId=os.environ["NIK_HMAC_SECRET_ARN"])["SecretString"]
+    assert nik not in LOCAL_PROVIDER_SECRETS.values() and len(nik) >= 32
+
+
+def test_the_payment_function_reads_its_secrets_and_the_base_table_only(runtime: LocalRuntime) -> None:
+    """Its role: the three provider secrets (not the NIK index key), GetItem/PutItem/Query on the
+    participants table (no index), DeleteItem on participants' and reconciliation items only, the
+    idempotency records."""
+    import os
+
+    from botocore.exceptions import ClientError
+
+    payments = next(k for k, s in runtime.model.functions.items() if s.source == "functions/payment_callback")
+    outputs = runtime.outputs()
+    table = outputs["ParticipantsTableName"]
+    dynamodb = runtime.cloud.client("dynamodb")
+    secretsmanager = runtime.cloud.client("secretsmanager")
+    roles = runtime.functions.roles
+    before = len(roles.refused)
+    with roles.acting_as("payment_callback.handler", lambda: runtime.functions.statements(payments)):
+        for output in LOCAL_PROVIDER_SECRETS:
+            secretsmanager.get_secret_value(SecretId=outputs[output])
+        dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": "PARTICIPANT#PST-ROLETEST0002"}},
+        )
+        dynamodb.get_item(TableName=table, Key={"pk": {"S": "PARTICIPANT#PST-ROLETEST0002"}, "sk": {"S": "PROFILE"}})
+        # Deletes (items moved under another key): reversed ledger entries, resolved reconciliation items.
+        dynamodb.delete_item(TableName=table, Key={"pk": {"S": "RECON#open"}, "sk": {"S": "RCN-role-test"}})
+        dynamodb.delete_item(
+            TableName=table, Key={"pk": {"S": "PARTICIPANT#PST-ROLETEST0002"}, "sk": {"S": "DUES#2026-01"}}
+        )
+        with pytest.raises(ClientError) as delete_code:
+            dynamodb.delete_item(TableName=table, Key={"pk": {"S": "PAYCODE#12345678901234"}, "sk": {"S": "CODE"}})
+        with pytest.raises(ClientError) as nik_secret:
+            secretsmanager.get_secret_value(SecretId=os.environ["NIK_HMAC_SECRET_ARN"])
+        with pytest.raises(ClientError) as index:
+            dynamodb.query(
+                TableName=table,
+                IndexName="by_partner",
+                KeyConditionExpression="gsi1pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": "PARTNER#demo-partner"}},
+            )
+        with pytest.raises(ClientError) as partners:
+            dynamodb.get_item(TableName=outputs["PartnersTableName"], Key={"pk": {"S": "KEY#x"}, "sk": {"S": "KEY"}})
+    for refused in (delete_code, nik_secret, index, partners):
+        assert refused.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert [what.split(" on ")[0] for _, what in roles.refused[before:]] == [
+        "dynamodb:DeleteItem",
+        "secretsmanager:GetSecretValue",
+        "dynamodb:Query",
+        "dynamodb:GetItem",
+    ]
+    del roles.refused[before:]  # provoked here on purpose

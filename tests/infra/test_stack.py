@@ -563,7 +563,14 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "kms:GenerateDataKey",
         "secretsmanager:GetSecretValue",
     },
-    "functions/payment_callback": set(),
+    "functions/payment_callback": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",  # credits: one TransactWriteItems of Puts
+        "dynamodb:Query",  # the ledger and a participant's orders, on the base table
+        "dynamodb:UpdateItem",  # idempotency records only (below)
+        "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries and resolved RECON#* items (below)
+        "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
+    },
     "functions/claims": set(),
     "functions/reminders": {"sqs:SendMessage"},  # its asynchronous-invocation DLQ
     "functions/outbox_relay": {
@@ -595,6 +602,11 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
     "functions/enroll": {
         ("dynamodb:GetItem", "ParticipantsTableName", None),
         ("dynamodb:PutItem", "ParticipantsTableName", None),
+        *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+    },
+    "functions/payment_callback": {
+        *((f"dynamodb:{a}", "ParticipantsTableName", None) for a in ("GetItem", "PutItem", "Query")),
+        ("dynamodb:DeleteItem", "ParticipantsTableName", ("PARTICIPANT#*", "RECON#*")),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
     "functions/notifier": {
@@ -654,6 +666,103 @@ def test_each_role_names_exactly_the_tables_and_keys_it_touches(
                 where = names[table_id] if attribute == "Arn" else f"stream:{names[table_id]}"
             found |= {(a, where, leading) for a in dynamodb}
     assert found == ROLE_DYNAMODB.get(source, set())
+
+
+# --------------------------------------------------------------------------------------------- payments
+
+# Environment variable of the payment_callback function -> a word its secret's description names.
+PAYMENT_SECRETS = {
+    "MIDTRANS_SERVER_KEY_SECRET_ARN": "Midtrans server key",
+    "XENDIT_CALLBACK_TOKEN_SECRET_ARN": "Xendit callback verification token",
+    "CHANNEL_SECRETS_ARN": "HMAC secrets",
+}
+PAYMENT_ROUTES = {
+    ("POST", "/v1/participants/{participant_id}/payment-orders"): True,  # authorized
+    ("GET", "/v1/payment-orders/{order_id}"): True,
+    ("GET", "/v1/participants/{participant_id}/contributions"): True,
+    ("GET", "/v1/reconciliation"): True,
+    ("POST", "/v1/reconciliation/{item_id}/resolve"): True,
+    ("POST", "/v1/payments/midtrans"): False,
+    ("POST", "/v1/payments/xendit"): False,
+    ("POST", "/v1/payments/channel"): False,
+}
+
+
+def _payments_env(functions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return _props(functions[_function_by_source(functions, "functions/payment_callback")])["Environment"]["Variables"]
+
+
+def test_payment_callback_environment(functions: dict[str, dict[str, Any]], tables: dict[str, str]) -> None:
+    fn = _props(functions[_function_by_source(functions, "functions/payment_callback")])
+    env = fn["Environment"]["Variables"]
+    assert _target_id(env["PARTICIPANTS_TABLE"]) == tables["ParticipantsTableName"]
+    assert _target_id(env["IDEMPOTENCY_TABLE"]) == tables["IdempotencyTableName"]
+    assert set(PAYMENT_SECRETS) <= set(env)
+    assert fn["Description"] == "Payment orders, provider callbacks and the contributions ledger"
+    assert fn["Timeout"] <= 10  # Midtrans waits 5 s; a slow DynamoDB retry must still answer
+
+
+def test_provider_secrets_are_retained_described_and_distinct(
+    template_json: dict[str, Any], functions: dict[str, dict[str, Any]]
+) -> None:
+    env = _payments_env(functions)
+    secrets = _of_type(template_json, "AWS::SecretsManager::Secret")
+    ids = {}
+    for variable, described in PAYMENT_SECRETS.items():
+        secret_id = _target_id(env[variable])
+        assert secret_id in secrets, f"{variable} names no secret of the stack: {env[variable]}"
+        secret = secrets[secret_id]
+        assert described in _props(secret)["Description"], (variable, _props(secret)["Description"])
+        assert secret["DeletionPolicy"] == "Retain" and secret["UpdateReplacePolicy"] == "Retain", secret_id
+        # A generated placeholder: no credential in the template; operators put the real value.
+        assert "SecretString" not in _props(secret) and "GenerateSecretString" in _props(secret), secret_id
+        ids[variable] = secret_id
+    assert len(set(ids.values())) == 3, ids
+    channels = _props(secrets[ids["CHANNEL_SECRETS_ARN"]])["GenerateSecretString"]
+    assert isinstance(json.loads(channels["SecretStringTemplate"]), dict)  # a JSON object from the start
+
+
+def test_each_secret_is_read_by_exactly_the_function_that_uses_it(
+    template_json: dict[str, Any], functions: dict[str, dict[str, Any]]
+) -> None:
+    secrets = set(_of_type(template_json, "AWS::SecretsManager::Secret"))
+    provider = {_target_id(v) for k, v in _payments_env(functions).items() if k in PAYMENT_SECRETS}
+    enroll = _props(functions[_function_by_source(functions, "functions/enroll")])["Environment"]["Variables"]
+    expected = {
+        _role_of(functions[_function_by_source(functions, "functions/payment_callback")]): provider,
+        _role_of(functions[_function_by_source(functions, "functions/enroll")]): {
+            _target_id(enroll["NIK_HMAC_SECRET_ARN"])
+        },
+    }
+    found: dict[str, set[str]] = {}
+    for role_id in _of_type(template_json, "AWS::IAM::Role"):
+        for statement in _role_statements(template_json, role_id):
+            actions = [a for a in _as_list(statement.get("Action")) if isinstance(a, str)]
+            if any(a == "*" or a.lower().startswith("secretsmanager:") for a in actions):
+                assert "*" not in _as_list(statement.get("Resource")), statement
+                assert actions == ["secretsmanager:GetSecretValue"], statement
+                found.setdefault(role_id, set()).update(_refs(statement.get("Resource")) & secrets)
+    assert found == expected
+
+
+def test_payment_routes_reach_the_payment_function(
+    method_paths: list[tuple[str, str, str, dict[str, Any]]],
+    template_json: dict[str, Any],
+    functions: dict[str, dict[str, Any]],
+) -> None:
+    payments = _function_by_source(functions, "functions/payment_callback")
+    routed = {
+        (method, path): props
+        for method, path, _, props in method_paths
+        if method != "ANY" and payments in _functions_behind(template_json, props["Integration"].get("Uri"))
+    }
+    assert set(routed) == set(PAYMENT_ROUTES)
+    for route, authorized in PAYMENT_ROUTES.items():
+        props = routed[route]
+        assert props["AuthorizationType"] == ("CUSTOM" if authorized else "NONE"), route
+        assert props.get("ApiKeyRequired", False) == authorized, route
+        # Idempotency-Key is optional on payment orders: no header is required by API Gateway.
+        assert not props.get("RequestParameters"), route
 
 
 # --------------------------------------------------------------------------------------------- API Gateway
