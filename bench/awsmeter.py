@@ -194,6 +194,7 @@ class Call:
     meter_seconds: float = 0.0  # the bench's own bookkeeping around the call (not the handler's time)
     meter_cpu: float = 0.0  # the same, in CPU time of the calling thread
     item_bytes: list[int] = field(default_factory=list)  # size of each item written (after the write)
+    item_keys: list[str] = field(default_factory=list)  # "<pk>|<sk>" of each item written, same order
 
 
 @dataclass
@@ -263,7 +264,13 @@ class Tally:
             "items_read": self.items_read,
             "sms_segments": self.sms_segments,
             "items_written": [
-                {"call": c.name, "bytes": c.item_bytes, "wru": c.write_units, "index_wru": c.index_write_units}
+                {
+                    "call": c.name,
+                    "bytes": c.item_bytes,
+                    "keys": c.item_keys,
+                    "wru": c.write_units,
+                    "index_wru": c.index_write_units,
+                }
                 for c in self.calls
                 if c.item_bytes
             ],
@@ -417,6 +424,7 @@ class AwsMeter:
             after = self._stored(table, key)
             call.items_written += 1
             call.item_bytes.append(item_size(after))
+            call.item_keys.append("|".join(str(next(iter(v.values()))) for v in key.values()))
             call.write_units += write_units(item_size(old), item_size(after), transactional=transactional)
             shape = self._shapes[table]
             for index in shape.indexes:

@@ -98,7 +98,8 @@ class Stack:
     # -- requests through the emulated API Gateway -------------------------------
 
     def call(self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
-        raw = json.dumps(body).encode() if body is not None else b""
+        """``body`` is sent as JSON, or as is when it is bytes (a signed raw body)."""
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
         all_headers = {**(headers or {}), **({"Content-Type": "application/json"} if body is not None else {})}
         response = self.runtime.gateway.handle(method, path, all_headers, raw, "127.0.0.1")
         try:
