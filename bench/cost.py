@@ -7,10 +7,12 @@ line (each published version's memory, every second it is active), its restores 
 1,000 enrollments (an assumed share of invocations), and publishing a version costs its init
 and priming once (``per_deployment``). Active tracing stays billed as X-Ray traces.
 
-Adding a capability's costs: a flow (payments, reminders) adds a function to ``PER_PARTICIPANT_MONTH``
-returning its lines per active participant per month (e.g. a payment callback: API Gateway request,
-Lambda, ledger writes); SMS it sends goes to the SMS lines (segments), never into the totals
-without a recorded price.
+Payments: ``per_1000_paid_months`` (an order, one settlement callback crediting one month, what
+its outbox events set off, and the storage of the items it leaves).
+
+Adding a capability's costs: a flow (reminders) adds a function to ``PER_PARTICIPANT_MONTH``
+returning its lines per active participant per month; SMS it sends goes to the SMS lines
+(segments), never into the totals without a recorded price.
 """
 
 from __future__ import annotations
@@ -296,12 +298,194 @@ def _storage_lines(storage: dict[str, Any], prices: dict[str, Any]) -> list[dict
     ]
 
 
+# -- payments: one paid participant-month ---------------------------------------------------------
+
+# How long the table keeps each item a paid month leaves (from perisai.payments.repository and the
+# outbox): None = for good (no TTL).
+PAID_MONTH_RETENTION_MONTHS: dict[str, float | None] = {
+    "order": None,
+    "open-order pointer": None,
+    "ledger entry": None,
+    "payment code": (2 + 90) / 30.4,  # payable 48 h, then TTL 90 days later
+    "received-event key": 400 / 30.4,
+    "outbox event": 7 / 30.4,
+}
+
+
+def per_1000_paid_months(
+    payments: dict[str, Any],
+    authorizer: dict[str, Any],
+    overhead: dict[str, Any],
+    memory: dict[str, int],
+    prices: dict[str, Any],
+    snapstart: bool = True,
+) -> dict[str, Any]:
+    """1,000 paid participant-months: each an order for one month (partner route, authorizer) and
+    one provider callback crediting it (a Midtrans settlement of a renewal month), and what its
+    outbox events set off (outbox relay, event bus; no rule routes payment events anywhere yet)."""
+    a = prices["assumptions"]
+    n = 1000
+    order, settlement = payments["order"], payments["midtrans_settlement"]
+    downstream = payments["downstream"]
+    auth_share = a["authorizer_invocations_per_request"]
+    lines = [
+        _line(
+            "API Gateway REST requests",
+            2 * n,
+            "requests",
+            "api_gateway_rest_request",
+            prices,
+            "the order and the callback",
+        )
+    ]
+    lines += _lambda_lines(
+        "payment_callback (order)",
+        n,
+        order["warm_median_handler_cpu_ms"],
+        memory["payment_callback"],
+        order["warm"]["calls"],
+        prices,
+        "one order per paid month",
+    )
+    lines += _lambda_lines(
+        "payment_callback (settlement)",
+        n,
+        settlement["warm_median_handler_cpu_ms"],
+        memory["payment_callback"],
+        settlement["warm"]["calls"],
+        prices,
+        "one provider callback per paid month",
+    )
+    lines += _lambda_lines(
+        "authorizer",
+        n * auth_share,
+        overhead["authorizer"]["median_ms"],
+        memory["authorizer"],
+        authorizer["warm"]["calls"],
+        prices,
+        a["authorizer_note"],
+    )
+    invoked: list[tuple[str, float, int]] = [
+        ("payment_callback", 2 * n, memory["payment_callback"]),
+        ("authorizer", n * auth_share, memory["authorizer"]),
+    ]
+    calls: Counter[str] = Counter(order["warm"]["calls"])
+    calls.update(settlement["warm"]["calls"])
+    calls.update({k: v * auth_share for k, v in authorizer["warm"]["calls"].items()})
+    rru = (
+        order["warm"]["dynamodb_rru"]
+        + settlement["warm"]["dynamodb_rru"]
+        + authorizer["warm"]["dynamodb_rru"] * auth_share
+    )
+    wru = (
+        order["warm"]["dynamodb_wru"]
+        + settlement["warm"]["dynamodb_wru"]
+        + authorizer["warm"]["dynamodb_wru"] * auth_share
+    )
+    per_settlement = downstream["invocations_per_settlement"]
+    for key, entry in downstream["functions"].items():
+        invocations = per_settlement.get(key, 1)
+        warm = entry["warm"]
+        cpu_ms = entry.get("warm_median_handler_cpu_ms") or entry["warm_median_handler_ms_excl_aws"]
+        lines += _lambda_lines(
+            key, n * invocations, cpu_ms, memory[key], warm["calls"], prices, "downstream of each settlement"
+        )
+        invoked.append((key, n * invocations, memory[key]))
+        calls.update({k: v * invocations for k, v in warm["calls"].items()})
+        rru += warm["dynamodb_rru"] * invocations
+        wru += warm["dynamodb_wru"] * invocations
+    if snapstart:
+        lines.append(snapstart_restore_line(invoked, prices))
+    lines.append(_line("DynamoDB write request units", wru * n, "WRU", "dynamodb_on_demand_write_request_unit", prices))
+    lines.append(_line("DynamoDB read request units", rru * n, "RRU", "dynamodb_on_demand_read_request_unit", prices))
+    lines += _call_lines(calls, n, prices)
+    invocations_total = 2 * n + n * auth_share + n * sum(per_settlement.values())
+    log_bytes = (
+        n * order["log_bytes_per_request"]
+        + n * settlement["log_bytes_per_request"]
+        + n * downstream.get("log_bytes_per_settlement", 0)
+        + invocations_total * a["lambda_platform_log_bytes_per_invocation"]
+        + 2 * n * a["api_gateway_access_log_bytes_per_request"]
+    )
+    lines.append(
+        _line(
+            "CloudWatch Logs ingestion",
+            log_bytes / 1e9,
+            "GB",
+            "cloudwatch_logs_ingestion_gb",
+            prices,
+            f"{log_bytes / n:,.0f} bytes per paid month: handlers' JSON logs and EMF metrics as measured (the "
+            "authorizer's included), Lambda platform records and the API access log lines as assumed",
+        )
+    )
+    lines.append(
+        _line(
+            "X-Ray traces recorded (active tracing, service side)",
+            n * a["xray_traces_per_paid_month"],
+            "traces",
+            "xray_trace_recorded",
+            prices,
+            a["xray_paid_month_note"],
+        )
+    )
+    lines.append(_paid_month_storage_line(payments.get("paid_month_items", {}), n, prices))
+    total = sum(line["usd"] for line in lines if line["usd"] is not None)
+    return {
+        "lines": lines,
+        "total_usd": round(total, 4),
+        "usd_per_paid_month": float(f"{total / n:.3g}"),
+        "aws_calls_per_paid_month": dict(sorted(calls.items())),
+        "dynamodb_wru_per_paid_month": round(wru, 2),
+        "dynamodb_rru_per_paid_month": round(rru, 2),
+        "storage_added_per_paid_month": _storage_added(payments.get("paid_month_items", {}), prices),
+    }
+
+
+def _storage_added(items: dict[str, dict[str, int]], prices: dict[str, Any]) -> dict[str, Any]:
+    """Bytes one paid month leaves in the table: kept for good, and kept for a while (TTL)."""
+    overhead = prices["assumptions"]["dynamodb_item_storage_overhead_bytes"]
+    kept = expiring = 0
+    expiring_gb_months = 0.0
+    for kind, found in items.items():
+        size = found["bytes"] + found["count"] * overhead
+        months = PAID_MONTH_RETENTION_MONTHS.get(kind)
+        if months is None:
+            kept += size
+        else:
+            expiring += size
+            expiring_gb_months += size / 2**30 * months
+    return {
+        "kept_bytes": kept,
+        "expiring_bytes": expiring,
+        "expiring_gb_months": expiring_gb_months,
+        "items": items,
+    }
+
+
+def _paid_month_storage_line(items: dict[str, dict[str, int]], n: int, prices: dict[str, Any]) -> dict[str, Any]:
+    """Storage and PITR of the items the paid month leaves: the TTL'd ones for their whole life, the
+    kept ones for their first month (each month kept adds as much again)."""
+    added = _storage_added(items, prices)
+    gb_months = added["kept_bytes"] / 2**30 + added["expiring_gb_months"]
+    unit = prices["unit_prices"]["dynamodb_storage_gb_month"] + prices["unit_prices"]["dynamodb_pitr_gb_month"]
+    return {
+        "item": "DynamoDB storage and PITR of the items it leaves",
+        "quantity": float(f"{gb_months * n:.6g}"),
+        "unit": "GB-month",
+        "unit_price_usd": unit,
+        "usd": float(f"{gb_months * n * unit:.6g}"),
+        "note": f"{added['kept_bytes']:,} bytes kept for good (order, open-order pointer, ledger entry; "
+        f"the first month counted here, ${added['kept_bytes'] / 2**30 * unit:.3g} per participant for every "
+        f"month after) and {added['expiring_bytes']:,} bytes until their TTL (payment code, received-event key, "
+        "outbox event), with item overheads",
+    }
+
+
 # Lines per active participant per month; payments and reminders append theirs when they are built.
 PER_PARTICIPANT_MONTH: list[Callable[[dict[str, Any], dict[str, Any]], list[dict[str, Any]]]] = [
     lambda results, prices: _storage_lines(results["operations"]["storage"], prices),
 ]
 PLANNED_PER_PARTICIPANT_MONTH = [
-    "payments: a payment-provider callback per paid month (API Gateway, Lambda, ledger writes)",
     "reminders: due-month index queries and a reminder SMS per unpaid month",
 ]
 
@@ -419,6 +603,16 @@ def model(
         },
         "per_1000_enrollments": enrollments,
         "per_active_participant_month": per_participant_month(results, prices),
+        "per_1000_paid_months": per_1000_paid_months(
+            results["operations"]["payments"],
+            results["operations"]["authorizer"],
+            results["overhead"],
+            memory,
+            prices,
+            snapstart=bool(snapstart),
+        )
+        if "payments" in results["operations"]
+        else None,
         "sms": {
             "segments_per_1000_enrollments": enrollments["sms_segments"],
             "price_per_segment_usd": sms_price,
