@@ -180,6 +180,78 @@ def _aws_notes(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _payments_notes(r: dict[str, Any]) -> str:
+    payments = r["operations"].get("payments")
+    if not payments:
+        return "Not measured in this run."
+    from bench.operations import PAYMENT_OPERATIONS
+
+    rows = [
+        "| operation | AWS calls (warm) | RRU | WRU | design minimum | verdict | 1st request adds | handler CPU (warm median) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    above = []
+    for name in PAYMENT_OPERATIONS:
+        e = payments.get(name)
+        if e is None:
+            continue
+        warm, first, minimum = e["warm"], e["first"], e["minimum"]
+        extra = report._diff(first["calls"], warm["calls"])
+        index = f" ({warm['dynamodb_index_wru']:g} index)" if warm["dynamodb_index_wru"] else ""
+        rows.append(
+            f"| {e['label']} | {_calls(warm['calls'])} | {warm['dynamodb_rru']:g} | {warm['dynamodb_wru']:g}{index} | "
+            f"{_calls(minimum['calls'])}; {minimum['rru']:g} RRU, {minimum['wru']:g} WRU | "
+            f"{'at minimum' if e['warm_verdict'] == 'at minimum' else '**above**'} | {extra} | "
+            f"{e['warm_median_handler_cpu_ms']:.1f} ms |"
+        )
+        if e["warm_verdict"] != "at minimum":
+            above.append(f"  - {name}: {e['warm_verdict'].removeprefix('above minimum: ')}.")
+    down = payments["downstream"]
+    relay = ", ".join(
+        f"{k} x{n} ({_calls(down['functions'][k]['warm']['calls'])})"
+        for k, n in down["invocations_per_settlement"].items()
+    )
+    items = payments.get("paid_month_items", {})
+    paid = r["cost"].get("per_1000_paid_months") or {}
+    storage = paid.get("storage_added_per_paid_month", {})
+    lines = [
+        "Each operation on what it needs set up first, unmetered: `order` a new participant each time (so it creates "
+        "an order: 201), the settlements a fresh one-month order (`midtrans_settlement`, `xendit_va` and `channel` "
+        "for a participant whose first month is paid already, so the month is a renewal; `midtrans_first_payment` "
+        "a participant's first), `midtrans_duplicate` the same signed notification a second time. Request units "
+        "are computed from the items' sizes as in the section above; the minimums, with their reasons, are in "
+        "`bench/operations.py`.",
+        "",
+        "\n".join(rows),
+        "",
+        "- Where the code does more than the design minimum:",
+        *(above or ["  - nowhere."]),
+        "- The participant's profile item is over 1 KB (the NIK ciphertext, see enrollment), so rewriting it in the "
+        "credit transaction takes 4 write units where the minimum counts 2.",
+        "- The settlement's received-event read and ledger Query decide the answer (duplicate, overpayment) before "
+        "writing; the transaction's own conditions (received key and DUES# entries written only if absent) would "
+        "catch both as well, so a credit could skip them (2 calls, 2 RRU) at the price of deciding from the "
+        "cancellation reasons; they are counted in the minimum here as the design.",
+        f"- After a settlement: {relay or 'nothing runs'}; no rule on the bus routes payment events anywhere yet "
+        "(EventBridge charges each published event).",
+        "- One paid month leaves "
+        + ", ".join(f"{k} {v['bytes']:,} B" for k, v in items.items())
+        + (
+            f" in the table: {storage.get('kept_bytes', 0):,} bytes with overheads kept for good "
+            "(the open-order pointer too: nothing deletes it once its order is paid, and it has no TTL)"
+            if storage
+            else ""
+        )
+        + ".",
+    ]
+    if paid:
+        lines.append(
+            f"- Cost per paid participant-month (an order for one month plus one Midtrans settlement crediting it, "
+            f"and what it sets off): {_usd(paid['usd_per_paid_month'])}; the lines are in the cost model below."
+        )
+    return "\n".join(lines)
+
+
 def _overhead_notes(r: dict[str, Any]) -> str:
     o = r["overhead"]
     met = _budget(r, "handler overhead")["met"]
@@ -278,6 +350,8 @@ def _cost_notes(r: dict[str, Any]) -> str:
             f"Per active participant per month: {_usd(ppm['total_usd'])} (storage and point-in-time recovery of the "
             f"profile, NIK item and index entries). Planned lines: {'; '.join(ppm['planned'])}.",
             "",
+            _paid_month_notes(c),
+            "",
             "\n".join(fixed_rows),
             "",
             f"No charge at rest ({fixed['resource_count']} resources in the template): {free}.",
@@ -296,6 +370,32 @@ def _cost_notes(r: dict[str, Any]) -> str:
             + " Publishing a version also runs each function's init and priming once:",
             "",
             "\n".join(deploy_rows),
+        ]
+    )
+
+
+def _paid_month_notes(c: dict[str, Any]) -> str:
+    paid = c.get("per_1000_paid_months")
+    if not paid:
+        return "Payments: not measured in this run."
+    rows = ["| per 1,000 paid participant-months | quantity | USD | note |", "|---|---|---|---|"]
+    for line in paid["lines"]:
+        rows.append(
+            f"| {line['item']} | {line['quantity']:,.6g} {line['unit']} | {_usd(line['usd'])} | {line['note']} |"
+        )
+    rows.append(f"| **total** | | **{_usd(paid['total_usd'])}** | |")
+    return "\n".join(
+        [
+            f"Per paid participant-month: **{_usd(paid['usd_per_paid_month'])}**: an order for one month (partner "
+            "route: API Gateway, the authorizer, payment_callback) and one Midtrans settlement crediting it "
+            "(payment_callback), the outbox event it puts on the bus (outbox relay, EventBridge), measured as in "
+            f"section 2: {paid['dynamodb_rru_per_paid_month']:g} RRU and {paid['dynamodb_wru_per_paid_month']:g} WRU, "
+            f"calls {_calls(paid['aws_calls_per_paid_month'])}. An order for 3, 6 or 12 months is one order and one "
+            "callback for all of them (more DUES# entries in the same transaction), so the cost per month falls "
+            "with it; a first payment adds a ParticipantActivated event; a channel payment one GetItem (the "
+            "payment code). The provider's own fees are not included.",
+            "",
+            "\n".join(rows),
         ]
     )
 
@@ -345,6 +445,10 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
 
 {_aws_notes(r)}
 
+### Payments: AWS work per operation
+
+{_payments_notes(r)}
+
 ### Handler overhead
 
 {_overhead_notes(r)}
@@ -384,7 +488,9 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
    and service is forgotten (a new execution environment); "warm" the one after it. The minimum per
    operation is written in `bench/operations.py` with its reason. "After enrollment" is what the local
    runtime delivers once an enrollment's outbox item reaches the table stream: the outbox relay, the
-   event bus, the notifications queue and the notifier.
+   event bus, the notifications queue and the notifier; "after a settlement" the same for a
+   settlement's outbox event. Payments: see their section (signed Midtrans, Xendit and channel
+   bodies built in `bench/operations.py` with the local runtime's fixed secrets).
 3. **Handler overhead**: `handler(event, context)` per warm request, 1,000 enrollments and 2,000
    authorizer calls, with AWS answered in memory: real answers recorded from moto are replayed at the
    HTTP layer (`URLLib3Session.send`), so botocore still builds, signs and parses each request.

@@ -197,6 +197,12 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
         out.append(_op_row(section, e["label"], e))
     for key, e in ops["downstream"]["functions"].items():
         out.append(_op_row(section, f"after enrollment: {key}", e))
+    payments = ops.get("payments", {})
+    for e in payments.values():
+        if isinstance(e, dict) and "warm_verdict" in e:
+            out.append(_op_row(section, e["label"], e))
+    for key, e in payments.get("downstream", {}).get("functions", {}).items():
+        out.append(_op_row(section, f"after a settlement: {key}", e))
     out.append(
         (section, "Scans issued by any handler", str(results["scans_seen"]), "0", _status(results["scans_seen"] == 0))
     )
@@ -266,6 +272,27 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     ppm = cost["per_active_participant_month"]
     for line in ppm["lines"]:
         out.append((section, f"per active participant-month: {line['item']}", _usd(line["usd"]), "", ""))
+    paid = cost.get("per_1000_paid_months")
+    if paid:
+        for line in paid["lines"]:
+            out.append(
+                (
+                    section,
+                    f"per 1,000 paid participant-months: {line['item']}",
+                    f"{line['quantity']:,.6g} {line['unit']} = {_usd(line['usd'])}",
+                    "",
+                    "",
+                )
+            )
+        out.append(
+            (
+                section,
+                "per 1,000 paid participant-months: TOTAL",
+                f"{_usd(paid['total_usd'])} ({_usd(paid['usd_per_paid_month'])} per paid participant-month)",
+                "",
+                "",
+            )
+        )
     fixed = cost["fixed_monthly_at_rest"]
     for line in fixed["lines"]:
         out.append(
