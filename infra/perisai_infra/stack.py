@@ -100,6 +100,13 @@ class PerisaiStack(Stack):
             [data.participants.table_arn],
             leading_keys=["PARTICIPANT#*", "RECON#*"],
         )
+        # Marks a ledger entry's rebate (a later discount) as taken by the order that used it.
+        _allow(
+            payments,
+            ["dynamodb:UpdateItem"],
+            [data.participants.table_arn],
+            leading_keys=["PARTICIPANT#*"],
+        )
         _allow(
             payments,
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

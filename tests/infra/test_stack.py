@@ -567,7 +567,7 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:GetItem",
         "dynamodb:PutItem",  # credits: one TransactWriteItems of Puts
         "dynamodb:Query",  # the ledger and a participant's orders, on the base table
-        "dynamodb:UpdateItem",  # idempotency records only (below)
+        "dynamodb:UpdateItem",  # idempotency records; a ledger entry's rebate taken (PARTICIPANT#*, below)
         "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries and resolved RECON#* items (below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
     },
@@ -607,6 +607,7 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
     "functions/payment_callback": {
         *((f"dynamodb:{a}", "ParticipantsTableName", None) for a in ("GetItem", "PutItem", "Query")),
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PARTICIPANT#*", "RECON#*")),
+        ("dynamodb:UpdateItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
     "functions/notifier": {

@@ -260,3 +260,28 @@ def test_settlement_then_deny_reverses_the_payment(world: Any) -> None:
     assert (
         service.receive(settlement(other.order_id, other.amount, status="deny", tx="tx-9"), NOW).outcome == "recorded"
     )
+
+
+def test_a_month_a_later_regulation_discounts_is_credited_on_the_next_order_once(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants, first_dues_month="2027-01", next_dues_month="2027-01")
+    january = datetime(2027, 1, 5, 3, 0, tzinfo=UTC)
+    paid, _ = service.open_order("PST-0000000000PY", 1, AGENTS, january)
+    assert paid.amount == 16_800  # other sectors: full price in 2027 under the rules shipped
+    assert service.receive(settlement(paid.order_id, paid.amount), january).outcome == "credited"
+    # A regulation published later halves JKK+JKM for other sectors from January 2027.
+    data = RateBook.default_data()
+    later = {
+        **data["discounts"][0],
+        "id": "later-discount",
+        "windows": {"other": {"from": "2027-01", "until": "2027-06"}},
+    }
+    data["discounts"].append(later)
+    service.rate_book = RateBook.model_validate(data)
+    one_month, _ = service.open_order("PST-0000000000PY", 1, AGENTS, datetime(2027, 2, 3, 3, 0, tzinfo=UTC))
+    assert (one_month.rebate, one_month.amount) == (0, 8_400)  # a rebate never empties an order
+    february, _ = service.open_order("PST-0000000000PY", 3, AGENTS, datetime(2027, 2, 3, 3, 0, tzinfo=UTC))
+    assert (february.rebate, february.amount) == (8_400, 3 * 8_400 - 8_400)
+    assert service.receive(settlement(february.order_id, february.amount, tx="tx-feb"), january).outcome == "credited"
+    may, _ = service.open_order("PST-0000000000PY", 3, AGENTS, datetime(2027, 3, 3, 3, 0, tzinfo=UTC))
+    assert may.months[0] == "2027-05" and may.rebate == 0  # January's rebate was taken once

@@ -32,6 +32,14 @@ class OrderLine(StoredModel):
     payer_id: str | None = None
 
 
+class Rebate(StoredModel):
+    """Money back on a month paid at full price that a later regulation discounted (BPU_RULES:
+    PP 50/2025 credits the difference to the next month), taken off this order's amount."""
+
+    month: str
+    amount: int
+
+
 class ReceivedPayment(StoredModel):
     """A provider's callback about an order, as recorded on it (credited or not)."""
 
@@ -60,6 +68,7 @@ class PaymentOrder(StoredModel):
     payable_until: datetime
     payments: list[ReceivedPayment] = Field(default_factory=list)
     reversed_months: list[str] = Field(default_factory=list)
+    rebates: list[Rebate] = Field(default_factory=list)
     version: int = 1
 
 
@@ -76,8 +85,11 @@ class PaymentOrderView(Model):
 
     order_id: str
     payment_code: str = Field(description="12-16 digits ending in a Damm check digit; said or typed at any counter")
-    amount: int = Field(description="Integer rupiah")
+    amount: int = Field(description="Integer rupiah: the months' dues less `rebate`")
     months: list[str]
+    rebate: int = Field(
+        default=0, description="Credit for months paid at full price that a later regulation discounted"
+    )
     expires_at: datetime
     status: OrderStatus
     payments: list[PaymentView] = Field(default_factory=list)
@@ -104,6 +116,8 @@ class ContributionEntry(StoredModel):
     recruited_by_partner: str
     recruited_by_agent: str | None = None
     collecting_partner: str
+    # The order that took this month's rebate (a later discount) off its amount, once.
+    rebate_order_id: str | None = None
 
 
 class ContributionView(Model):

@@ -40,6 +40,10 @@ class AlreadyHandled(Exception):
     """This provider event (provider + reference) was handled before."""
 
 
+class RebateTaken(Exception):
+    """A rebate this order counted on was taken by another order paid first."""
+
+
 class MonthAlreadyCredited(Exception):
     """A dues month of the credit has a ledger entry already (paid through another order)."""
 
@@ -141,7 +145,20 @@ class DynamoPaymentStore(DynamoRepository):
         received_key: str,
         events: Sequence[DomainEvent],
     ) -> None:
-        """Everything a credited payment changes, in one transaction."""
+        """Everything a credited payment changes, in one transaction (the order's rebates are
+        taken from their ledger entries, each once)."""
+        rebates = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": f"PARTICIPANT#{order.participant_id}"}, "sk": {"S": f"DUES#{r.month}"}},
+                    "UpdateExpression": "SET rebate_order_id = :order",
+                    "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(rebate_order_id)",
+                    "ExpressionAttributeValues": {":order": {"S": order.order_id}},
+                }
+            }
+            for r in order.rebates
+        ]
         items = [
             self._order_update(order, read_order_version),
             self._participants.replace_item(
@@ -149,6 +166,7 @@ class DynamoPaymentStore(DynamoRepository):
             ),
             self._received_put(received_key),
             *(self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries),
+            *rebates,
             *(self._participants.outbox_item(e) for e in events),
         ]
         reasons = self._transact(items)
@@ -158,6 +176,8 @@ class DynamoPaymentStore(DynamoRepository):
             raise AlreadyHandled()
         if any(r == "ConditionalCheckFailed" for r in reasons[3 : 3 + len(entries)]):
             raise MonthAlreadyCredited()
+        if any(r == "ConditionalCheckFailed" for r in reasons[3 + len(entries) : 3 + len(entries) + len(rebates)]):
+            raise RebateTaken()
         raise VersionConflict(f"order {order.order_id}")
 
     def reverse(
@@ -204,6 +224,24 @@ class DynamoPaymentStore(DynamoRepository):
         if reasons[2] == "ConditionalCheckFailed":
             raise AlreadyHandled()
         raise VersionConflict(f"order {order.order_id}")
+
+    def ledger(self, participant_id: str) -> list[ContributionEntry]:
+        """The participant's whole ledger, oldest first (at most one entry per dues month)."""
+        entries: list[ContributionEntry] = []
+        after: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :dues)",
+                "ExpressionAttributeValues": {":pk": {"S": f"PARTICIPANT#{participant_id}"}, ":dues": {"S": "DUES#"}},
+            }
+            if after:
+                kwargs["ExclusiveStartKey"] = {"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": after}}
+            page = self._query(**kwargs)
+            entries += [ContributionEntry.model_validate(from_item(i)) for i in page.get("Items", [])]
+            last = page.get("LastEvaluatedKey")
+            if not last:
+                return entries
+            after = str(last["sk"]["S"])
 
     def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]:
         """The ledger entries of ``months`` that exist (one Query over their range)."""

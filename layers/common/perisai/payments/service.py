@@ -35,6 +35,7 @@ from perisai.payments.models import (
     PaymentOrder,
     PaymentOrderView,
     PaymentView,
+    Rebate,
     ReceivedPayment,
     ReconciliationItem,
     ReconciliationKind,
@@ -42,7 +43,12 @@ from perisai.payments.models import (
     ReconciliationView,
 )
 from perisai.payments.providers import ProviderEvent
-from perisai.payments.repository import AlreadyHandled, MonthAlreadyCredited, PaymentCodeTaken, recon_item
+from perisai.payments.repository import (
+    AlreadyHandled,
+    MonthAlreadyCredited,
+    PaymentCodeTaken,
+    recon_item,
+)
 
 WRITE_ATTEMPTS = 5
 _ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -76,6 +82,7 @@ class PaymentStore(Protocol):
     ) -> None: ...
     def was_handled(self, received_key: str) -> bool: ...
     def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]: ...
+    def ledger(self, participant_id: str) -> list[ContributionEntry]: ...
     def reverse(
         self,
         order: PaymentOrder,
@@ -128,6 +135,7 @@ class PaymentService:
         ):
             return _view(existing), False
         lines = [self._line(participant, DuesMonth.parse(m)) for m in billed]
+        rebates = self._rebates(participant, sum(line.total for line in lines))
         for _ in range(WRITE_ATTEMPTS):
             order = PaymentOrder(
                 order_id="ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14)),
@@ -136,7 +144,8 @@ class PaymentService:
                 payment_code=new_payment_code(policies.payment_code_length),
                 months=billed,
                 lines=lines,
-                amount=sum(line.total for line in lines),
+                rebates=rebates,
+                amount=sum(line.total for line in lines) - sum(r.amount for r in rebates),
                 status="open",
                 created_at=now,
                 payable_until=now + timedelta(hours=policies.payment_order_ttl_hours),
@@ -147,6 +156,28 @@ class PaymentService:
                 continue  # a code (or id) still in use: draw again
             return _view(order), True
         raise DependencyUnavailable("could not draw a free payment code; retry")
+
+    def _rebates(self, participant: Participant, billed: int) -> list[Rebate]:
+        """Months paid at a price the rules now in force put lower (a discount regulated after
+        the payment): the difference comes off the next order (BPU_RULES, PP 50/2025), each
+        month once, whole rebates only, always less than the order bills."""
+        rebates: list[Rebate] = []
+        for entry in self.store.ledger(participant.participant_id):
+            if entry.rebate_order_id is not None:
+                continue
+            now_due = quote_dues(
+                monthly_income=participant.monthly_income,
+                sector=participant.sector,
+                programs=participant.programs,
+                month=DuesMonth.parse(entry.month),
+                payer_type=entry.payer_type,
+                rate_book=self.rate_book,
+            ).total
+            difference = entry.total - now_due
+            # Strictly less than the order bills: an order always has something to pay at a counter.
+            if difference > 0 and sum(r.amount for r in rebates) + difference < billed:
+                rebates.append(Rebate(month=entry.month, amount=difference))
+        return rebates
 
     def order(self, order_id: str, partner: Partner) -> PaymentOrderView:
         order = self.store.get_order(order_id)
@@ -511,6 +542,7 @@ def _view(order: PaymentOrder) -> PaymentOrderView:
         payment_code=order.payment_code,
         amount=order.amount,
         months=order.months,
+        rebate=sum(r.amount for r in order.rebates),
         expires_at=order.payable_until,
         status=order.status,
         payments=[
