@@ -226,8 +226,9 @@ def _payments_notes(r: dict[str, Any]) -> str:
         "",
         "- Where the code does more than the design minimum:",
         *(above or ["  - nowhere."]),
-        "- The participant's profile item is over 1 KB (the NIK ciphertext, see enrollment), so rewriting it in the "
-        "credit transaction takes 4 write units where the minimum counts 2.",
+        f"- The participant's profile item is {r['operations']['storage']['profile_bytes']:,} bytes (the NIK "
+        "ciphertext, see enrollment), so rewriting it in the credit transaction takes "
+        f"{2 * -(-r['operations']['storage']['profile_bytes'] // 1024)} write units where the minimum counts 2.",
         "- The settlement's received-event read and ledger Query decide the answer (duplicate, overpayment) before "
         "writing; the transaction's own conditions (received key and DUES# entries written only if absent) would "
         "catch both as well, so a credit could skip them (2 calls, 2 RRU) at the price of deciding from the "
@@ -237,8 +238,9 @@ def _payments_notes(r: dict[str, Any]) -> str:
         "- One paid month leaves "
         + ", ".join(f"{k} {v['bytes']:,} B" for k, v in items.items())
         + (
-            f" in the table: {storage.get('kept_bytes', 0):,} bytes with overheads kept for good "
-            "(the open-order pointer too: nothing deletes it once its order is paid, and it has no TTL)"
+            f" in the table; {storage.get('kept_bytes', 0):,} bytes of it, with item overheads, for good (the order, "
+            "the open-order pointer and the ledger entry have no TTL, and nothing deletes the pointer once its order "
+            "is paid)"
             if storage
             else ""
         )
