@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -174,16 +174,42 @@ def test_an_amount_that_differs_is_not_credited(world: Any) -> None:
     assert participant is not None and participant.covered_through is None
 
 
-def test_two_orders_paid_for_one_month_credit_it_once(world: Any) -> None:
+def test_the_same_order_paid_twice_credits_once_and_keeps_the_rest(world: Any) -> None:
     service, participants, _ = world
     enrolled(participants)
     first, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
-    # the same month ordered again once the first order's pointer is gone (another channel)
     second, _ = service.open_order("PST-0000000000PY", 1, BACKOFFICE, NOW)
     assert second.order_id == first.order_id  # an open order for exactly these months is reused
     assert service.receive(settlement(first.order_id, first.amount), NOW).outcome == "credited"
     later = service.receive(settlement(first.order_id, first.amount, tx="tx-2"), NOW)
     assert later.outcome == "overpayment"
+
+
+def test_an_expired_order_paid_late_credits_its_months_if_still_unpaid(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    order, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    three_days_later = NOW + timedelta(hours=72)
+    assert service.receive(settlement(order.order_id, order.amount), three_days_later).outcome == "credited"
+    participant = participants.get("PST-0000000000PY")
+    assert participant is not None and participant.covered_through == "2026-11"
+
+
+def test_two_orders_paid_for_one_month_credit_it_once(world: Any) -> None:
+    service, participants, _ = world
+    enrolled(participants)
+    expired, _ = service.open_order("PST-0000000000PY", 1, AGENTS, NOW)
+    three_days_later = NOW + timedelta(hours=72)
+    fresh, created = service.open_order("PST-0000000000PY", 1, AGENTS, three_days_later)
+    assert created and fresh.order_id != expired.order_id and fresh.months == expired.months
+    assert (
+        service.receive(settlement(fresh.order_id, fresh.amount, tx="tx-new"), three_days_later).outcome == "credited"
+    )
+    # the worker also paid the expired order's code at another counter
+    late = service.receive(settlement(expired.order_id, expired.amount, tx="tx-old"), three_days_later)
+    assert late.outcome == "overpayment"
+    assert [i.kind for i in service.reconciliation("open", 10, None).items] == ["overpayment"]
+    assert len(service.contributions("PST-0000000000PY", AGENTS, 10, None).items) == 1
 
 
 def test_a_channel_payment_by_code_credits_the_order(world: Any) -> None:
