@@ -246,6 +246,18 @@ def _payments_notes(r: dict[str, Any]) -> str:
         )
         + ".",
     ]
+    order_calls = payments.get("order", {}).get("warm", {}).get("calls", {})
+    entry_bytes = items.get("ledger entry", {}).get("bytes")
+    if "DynamoDB.Query" in order_calls and entry_bytes:
+        growth = ", ".join(f"{months} months {-(-months * entry_bytes // 4096)} RRU" for months in (12, 60, 120))
+        lines.append(
+            "- Order creation reads the participant's whole ledger (every page) for rebates (a month paid at a price "
+            "a later discount lowers, BPU_RULES): one strongly consistent read unit per 4 KB of entries, so its cost "
+            f"grows with the participant's history ({entry_bytes:,} bytes an entry: {growth}); the bench's new "
+            "participants have no entries. Only months a discount covers can carry a rebate, so a Query of those "
+            "months' range (none when no discount covers a paid month) would keep it bounded: reported, not changed "
+            "(outside the bench)."
+        )
     if paid:
         lines.append(
             f"- Cost per paid participant-month (an order for one month plus one Midtrans settlement crediting it, "

@@ -73,7 +73,8 @@ MINIMUMS = {
         wru=2 * 3,
         reason="read the participant (visibility, months owed, dues), read the open-order pointer of these "
         "months (answer the open order instead: none here); one transaction of 3 Puts: the order, its payment "
-        "code (conditional: unique among payable orders) and the pointer (3 items x2); no index entries",
+        "code (conditional: unique among payable orders) and the pointer (3 items x2); no index entries. "
+        "Rebates need no ledger read unless a discount covers a month the participant paid",
     ),
     "order_with_key": Minimum(
         calls={
