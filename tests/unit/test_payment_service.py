@@ -193,6 +193,7 @@ def test_an_expired_order_paid_late_credits_its_months_if_still_unpaid(world: An
     assert service.receive(settlement(order.order_id, order.amount), three_days_later).outcome == "credited"
     participant = participants.get("PST-0000000000PY")
     assert participant is not None and participant.covered_through == "2026-11"
+    assert [i.kind for i in service.reconciliation("open", 10, None).items] == ["late_payment"]
 
 
 def test_two_orders_paid_for_one_month_credit_it_once(world: Any) -> None:

@@ -182,7 +182,7 @@ class ParticipantStatusChanged(Model):
     at: datetime
 
 
-ReconciliationKind = Literal["amount_mismatch", "overpayment", "reversal"]
+ReconciliationKind = Literal["amount_mismatch", "overpayment", "reversal", "late_payment"]
 
 
 class ReconciliationItem(StoredModel):

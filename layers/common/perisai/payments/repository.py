@@ -144,9 +144,10 @@ class DynamoPaymentStore(DynamoRepository):
         entries: Sequence[ContributionEntry],
         received_key: str,
         events: Sequence[DomainEvent],
+        recon: dict[str, Any] | None = None,
     ) -> None:
         """Everything a credited payment changes, in one transaction (the order's rebates are
-        taken from their ledger entries, each once)."""
+        taken from their ledger entries, each once; ``recon`` notes it for a person)."""
         rebates = [
             {
                 "Update": {
@@ -168,6 +169,7 @@ class DynamoPaymentStore(DynamoRepository):
             *(self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries),
             *rebates,
             *(self._participants.outbox_item(e) for e in events),
+            *([self._put(recon, "attribute_not_exists(pk)")] if recon is not None else []),
         ]
         reasons = self._transact(items)
         if not reasons:

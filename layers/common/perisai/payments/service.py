@@ -76,6 +76,7 @@ class PaymentStore(Protocol):
         entries: Sequence[ContributionEntry],
         received_key: str,
         events: Sequence[DomainEvent],
+        recon: dict[str, Any] | None = None,
     ) -> None: ...
     def record(
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
@@ -359,7 +360,11 @@ class PaymentService:
         paid_order = order.model_copy(
             update={"status": "paid", "payments": [*order.payments, _received(event, now, "credited")]}
         )
-        self.store.credit(paid_order, order.version, updated, participant.version, entries, received_key, events)
+        late = None
+        if now > order.payable_until:
+            # Credited (the months were still unpaid), and shown to a person: the order had expired.
+            late = _recon(order, event, now, "late_payment", "paid after the order expired; the months were credited")
+        self.store.credit(paid_order, order.version, updated, participant.version, entries, received_key, events, late)
         return CallbackAnswer(
             outcome="credited", order_id=order.order_id, message=f"credited {', '.join(order.months)}"
         )
