@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, scan_all
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment
 from tests.helpers.concurrency import fire
 
 if TYPE_CHECKING:
@@ -76,11 +76,13 @@ def _channel_headers(raw: bytes, *, secret: str = CHANNEL_SECRET, at: int | None
 
 
 def _ledger(runtime: LocalRuntime, participant_id: str) -> list[dict[str, Any]]:
-    return [
-        i
-        for i in scan_all(runtime)
-        if i["pk"]["S"] == f"PARTICIPANT#{participant_id}" and i["sk"]["S"].startswith("DUES#")
-    ]
+    """The participant's ledger entries, read by key (a scan would grow with the whole suite's data)."""
+    page = runtime.cloud.client("dynamodb").query(
+        TableName=runtime.outputs()["ParticipantsTableName"],
+        KeyConditionExpression="pk = :pk AND begins_with(sk, :dues)",
+        ExpressionAttributeValues={":pk": {"S": f"PARTICIPANT#{participant_id}"}, ":dues": {"S": "DUES#"}},
+    )
+    return list(page["Items"])
 
 
 def test_an_order_then_a_midtrans_settlement_credits_the_months_once(api: Api, runtime: LocalRuntime) -> None:
