@@ -180,6 +180,19 @@ def _aws_notes(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Why an operation is above its minimum, as read in the code when these notes were written.
+WHY_ABOVE = {
+    "order": ": the rebate lookup (below)",
+    "order_with_key": ": the rebate lookup (below)",
+    "midtrans_settlement": ": the participant's profile is over 1 KB (below)",
+    "midtrans_first_payment": ": the participant's profile is over 1 KB (below)",
+    "xendit_va": ": the participant's profile is over 1 KB (below)",
+    "channel": ": the participant's profile is over 1 KB (below)",
+    "midtrans_duplicate": ": the callback reads the order before the received-event key "
+    "(PaymentService.receive); reading the key first would answer a duplicate with one read",
+}
+
+
 def _payments_notes(r: dict[str, Any]) -> str:
     payments = r["operations"].get("payments")
     if not payments:
@@ -205,7 +218,8 @@ def _payments_notes(r: dict[str, Any]) -> str:
             f"{e['warm_median_handler_cpu_ms']:.1f} ms |"
         )
         if e["warm_verdict"] != "at minimum":
-            above.append(f"  - {name}: {e['warm_verdict'].removeprefix('above minimum: ')}.")
+            why = WHY_ABOVE.get(name, "")
+            above.append(f"  - {name}: {e['warm_verdict'].removeprefix('above minimum: ')}{why}.")
     down = payments["downstream"]
     relay = ", ".join(
         f"{k} x{n} ({_calls(down['functions'][k]['warm']['calls'])})"

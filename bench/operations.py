@@ -578,9 +578,18 @@ def written_items(*tallies: Tally) -> dict[str, int]:
     return out
 
 
-def paid_month_items(written: dict[str, int]) -> dict[str, dict[str, int]]:
-    """The items one order and its settlement leave in the table, by kind: {kind: {count, bytes}}
-    (the participant's profile is rewritten, not added)."""
+def paid_month_items(*tallies: Tally) -> dict[str, dict[str, int]]:
+    """The items an order and a settlement leave in the table, by kind: {kind: {count, bytes}}
+    (the participant's profile is rewritten, not added). The tallies may be of different orders
+    (each request on its own fresh order): a kind a later tally wrote replaces an earlier one's
+    (the paid order replaces the open one)."""
+    out: dict[str, dict[str, int]] = {}
+    for tally in tallies:
+        out.update(_items_by_kind(written_items(tally)))
+    return out
+
+
+def _items_by_kind(written: dict[str, int]) -> dict[str, dict[str, int]]:
     out: dict[str, dict[str, int]] = {}
     for key, size in written.items():
         pk, _, sk = key.partition("|")
@@ -632,7 +641,7 @@ def measure_payments(stack: Stack, sink: StdoutSink) -> dict[str, Any]:
         entry["authorizer_calls"] = warm[0][0].of("authorizer").counts()
         out[name] = entry
         last[name] = warm[-1][0].of("payment_callback")
-    out["paid_month_items"] = paid_month_items(written_items(last["order"], last["midtrans_settlement"]))
+    out["paid_month_items"] = paid_month_items(last["order"], last["midtrans_settlement"])
     progress("AWS work: what one settlement sets off downstream")
 
     def settlement() -> Callable[[], Any]:

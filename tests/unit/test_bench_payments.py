@@ -87,7 +87,8 @@ def test_the_items_a_paid_month_leaves_are_classified_by_key_the_last_write_winn
             )
         ]
     )
-    items = operations.paid_month_items(operations.written_items(order, settlement))
+    assert operations.written_items(order, settlement)["ORDER#O|ORDER"] == 900
+    items = operations.paid_month_items(order, settlement)
     assert items == {
         "order": {"count": 1, "bytes": 900},
         "payment code": {"count": 1, "bytes": 150},
@@ -188,3 +189,11 @@ def test_the_paid_month_table_is_rendered_in_the_cost_notes_and_the_report() -> 
     assert "| per 1,000 paid participant-months |" in text
     assert f"**{report._usd(paid['usd_per_paid_month'])}**" in text
     assert docs._paid_month_notes({"per_1000_paid_months": None}).startswith("Payments: not measured")
+
+
+def test_the_paid_order_replaces_the_open_one_when_the_requests_were_on_different_orders() -> None:
+    order = Tally([_call(["ORDER#A|ORDER", "PAYCODE#1|CODE"], [700, 150])])
+    settlement = Tally([_call(["ORDER#B|ORDER", "PARTICIPANT#P|DUES#2026-12"], [900, 600])])
+    items = operations.paid_month_items(order, settlement)
+    assert items["order"] == {"count": 1, "bytes": 900}
+    assert items["payment code"] == {"count": 1, "bytes": 150}
