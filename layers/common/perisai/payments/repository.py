@@ -62,6 +62,8 @@ class DynamoPaymentStore(DynamoRepository):
             "entity": "open_order",
             "order_id": order.order_id,
             "payable_until": order.payable_until.isoformat(),
+            # Useless once the order can no longer be paid: TTL removes it a day later.
+            "expires_at": int((order.payable_until + timedelta(days=1)).timestamp()),
         }
         code = {
             "pk": f"PAYCODE#{order.payment_code}",
@@ -227,23 +229,23 @@ class DynamoPaymentStore(DynamoRepository):
             raise AlreadyHandled()
         raise VersionConflict(f"order {order.order_id}")
 
-    def ledger(self, participant_id: str) -> list[ContributionEntry]:
-        """The participant's whole ledger, oldest first (at most one entry per dues month)."""
+    def ledger_range(self, participant_id: str, first: str, last: str) -> list[ContributionEntry]:
+        """The ledger entries from month ``first`` to ``last`` (one Query, paged)."""
         entries: list[ContributionEntry] = []
-        after: str | None = None
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk AND sk BETWEEN :first AND :last",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"PARTICIPANT#{participant_id}"},
+                ":first": {"S": f"DUES#{first}"},
+                ":last": {"S": f"DUES#{last}"},
+            },
+        }
         while True:
-            kwargs: dict[str, Any] = {
-                "KeyConditionExpression": "pk = :pk AND begins_with(sk, :dues)",
-                "ExpressionAttributeValues": {":pk": {"S": f"PARTICIPANT#{participant_id}"}, ":dues": {"S": "DUES#"}},
-            }
-            if after:
-                kwargs["ExclusiveStartKey"] = {"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": after}}
             page = self._query(**kwargs)
             entries += [ContributionEntry.model_validate(from_item(i)) for i in page.get("Items", [])]
-            last = page.get("LastEvaluatedKey")
-            if not last:
+            if "LastEvaluatedKey" not in page:
                 return entries
-            after = str(last["sk"]["S"])
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]:
         """The ledger entries of ``months`` that exist (one Query over their range)."""

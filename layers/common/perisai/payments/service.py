@@ -83,7 +83,7 @@ class PaymentStore(Protocol):
     ) -> None: ...
     def was_handled(self, received_key: str) -> bool: ...
     def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]: ...
-    def ledger(self, participant_id: str) -> list[ContributionEntry]: ...
+    def ledger_range(self, participant_id: str, first: str, last: str) -> list[ContributionEntry]: ...
     def reverse(
         self,
         order: PaymentOrder,
@@ -163,7 +163,17 @@ class PaymentService:
         the payment): the difference comes off the next order (BPU_RULES, PP 50/2025), each
         month once, whole rebates only, always less than the order bills."""
         rebates: list[Rebate] = []
-        for entry in self.store.ledger(participant.participant_id):
+        # Only months a discount in force covers for this sector can be cheaper now: read those.
+        windows = sorted(
+            (str(w.from_), str(w.until))
+            for program in self.rate_book.discounts
+            for sector, w in program.windows.items()
+            if sector == participant.sector
+        )
+        entries = [
+            e for first, last in windows for e in self.store.ledger_range(participant.participant_id, first, last)
+        ]
+        for entry in entries:
             if entry.rebate_order_id is not None:
                 continue
             now_due = quote_dues(
@@ -222,13 +232,15 @@ class PaymentService:
             raise NotFound("payment order")
         received_key = f"{event.provider}#{event.reference}"
         for _ in range(WRITE_ATTEMPTS):
-            order = self.store.get_order(order_id)
-            if order is None:
-                raise NotFound("payment order")
+            # A redelivery is answered with one read: its received-event item exists only if its
+            # order did.
             if self.store.was_handled(received_key):
                 return CallbackAnswer(
                     outcome="duplicate", order_id=order_id, message="already handled; nothing changed"
                 )
+            order = self.store.get_order(order_id)
+            if order is None:
+                raise NotFound("payment order")
             was_paid = any(
                 p.kind == "paid" and p.outcome == "credited" and p.payment_ref == event.payment_ref
                 for p in order.payments
