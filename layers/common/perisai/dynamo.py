@@ -35,6 +35,54 @@ class DynamoRepository:
 
         return self._dynamodb or aws.client("dynamodb")
 
+    # The reads and writes every data-access class makes, with AWS failures translated once:
+    # a call that throttles or fails (after botocore's retries) is DependencyUnavailable.
+
+    def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
+        """A conditional Put for a transaction."""
+        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}}
+
+    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
+        """Run the transaction; the per-item cancellation reasons when a condition failed or a
+        concurrent transaction conflicted (empty when it committed)."""
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except aws.CALL_ERRORS as exc:  # a timeout is not a ClientError, and is just as retryable by the caller
+            code = error_code(exc)
+            reasons = cancellation_codes(exc) if code == "TransactionCanceledException" else []
+            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
+                return reasons
+            raise DependencyUnavailable(f"{self._table}: {code}") from exc
+        return []
+
+    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
+        """One item, strongly consistent: a conditional write must start from the latest version,
+        and a partner reads what it has just written."""
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        try:
+            item: dict[str, Any] | None = self._client.get_item(
+                TableName=self._table, Key=key, ConsistentRead=True
+            ).get("Item")
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+        return item
+
+    def _query(self, **kwargs: Any) -> dict[str, Any]:
+        """One page of a strongly consistent Query on the base table."""
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        try:
+            page: dict[str, Any] = self._client.query(TableName=self._table, ConsistentRead=True, **kwargs)
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+        return page
+
 
 def to_item(data: dict[str, Any]) -> dict[str, Any]:
     return {k: _serializer.serialize(v) for k, v in data.items() if v is not None}

@@ -134,7 +134,9 @@ class ParticipantView(Model):
     programs: list[Program]
     sector: Sector
     covered_through: str | None = Field(description="Last paid dues month (YYYY-MM), null before the first payment")
-    next_dues_month: str = Field(description="The first dues month still unpaid (a lapsed worker resumes from this month)")
+    next_dues_month: str = Field(
+        description="The first dues month still unpaid (a lapsed worker resumes from this month)"
+    )
     months_owed: int = Field(description="Overdue dues months that can still be paid (arrears)")
     last_day_to_pay: date | None = Field(
         default=None, description="In arrears: the last day to pay before the participation ends"

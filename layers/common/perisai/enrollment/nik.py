@@ -46,7 +46,9 @@ class KmsNikProtector:
     def refresh_index_key(self) -> None:
         """Fetch the index key now (after a SnapStart restore); a failure is left to the next request."""
         try:
-            _secrets(aws.client("secretsmanager")).get(self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=True)
+            _secrets(aws.client("secretsmanager")).get(
+                self._secret_arn, max_age=SECRET_MAX_AGE_SECONDS, force_fetch=True
+            )
         except Exception:  # noqa: BLE001  # the request path fetches it again and answers 503 if it must
             logger.warning("NIK index key not fetched after restore; the next request fetches it")
 

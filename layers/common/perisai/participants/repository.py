@@ -18,9 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from perisai import aws
-from perisai.dynamo import DynamoRepository, cancellation_codes, error_code, from_item, to_item
-from perisai.errors import AlreadyEnrolled, DependencyUnavailable, VersionConflict
+from perisai.dynamo import DynamoRepository, from_item, to_item
+from perisai.errors import AlreadyEnrolled, VersionConflict
 from perisai.participants.models import Participant
 
 DUE_MONTH_SHARDS = 16  # spreads one month's reminders over 16 index partitions
@@ -114,9 +113,6 @@ class ParticipantRepository(DynamoRepository):
     def outbox_item(self, event: DomainEvent) -> dict[str, Any]:
         return self._outbox_put(event)
 
-    def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}}
-
     def _outbox_put(self, event: DomainEvent) -> dict[str, Any]:
         item = {
             "pk": f"OUTBOX#{event.detail.event_id}",
@@ -128,19 +124,6 @@ class ParticipantRepository(DynamoRepository):
         }
         return self._put(item, "attribute_not_exists(pk)")
 
-    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
-        """Run the transaction; the per-item cancellation reasons when a condition failed or a
-        concurrent transaction conflicted (empty when it committed)."""
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except aws.CALL_ERRORS as exc:  # a timeout is not a ClientError, and is just as retryable by the caller
-            code = error_code(exc)
-            reasons = cancellation_codes(exc) if code == "TransactionCanceledException" else []
-            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
-                return reasons
-            raise DependencyUnavailable(f"participants table: {code}") from exc
-        return []
-
     # -- reads ----------------------------------------------------------------
 
     def get(self, participant_id: str) -> Participant | None:
@@ -150,17 +133,6 @@ class ParticipantRepository(DynamoRepository):
     def find_id_by_nik_hash(self, nik_hash: str) -> str | None:
         item = self._get({"pk": {"S": f"NIK#{nik_hash}"}, "sk": {"S": "NIK"}})
         return str(from_item(item)["participant_id"]) if item else None
-
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            # Strongly consistent: a channel reads a participant right after enrolling it, and a
-            # conditional write must start from the latest version.
-            item: dict[str, Any] | None = self._client.get_item(
-                TableName=self._table, Key=key, ConsistentRead=True
-            ).get("Item")
-        except aws.CALL_ERRORS as exc:
-            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
-        return item
 
 
 def _profile_item(participant: Participant) -> dict[str, Any]:

@@ -21,9 +21,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from perisai import aws
-from perisai.dynamo import DynamoRepository, cancellation_codes, error_code, from_item, to_item
-from perisai.errors import DependencyUnavailable, VersionConflict
+from perisai.dynamo import DynamoRepository, from_item, to_item
+from perisai.errors import VersionConflict
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent, ParticipantRepository
 from perisai.payments.models import ContributionEntry, PaymentOrder, ReconciliationItem
@@ -336,36 +335,6 @@ class DynamoPaymentStore(DynamoRepository):
             "expires_at": int(time.time()) + RECEIVED_RETENTION_SECONDS,
         }
         return self._put(item, "attribute_not_exists(pk)")
-
-    def _put(self, item: dict[str, Any], condition: str) -> dict[str, Any]:
-        return {"Put": {"TableName": self._table, "Item": to_item(item), "ConditionExpression": condition}}
-
-    def _transact(self, items: list[dict[str, Any]]) -> list[str]:
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except aws.CALL_ERRORS as exc:
-            code = error_code(exc)
-            reasons = cancellation_codes(exc)
-            if any(r in ("ConditionalCheckFailed", "TransactionConflict") for r in reasons):
-                return reasons
-            raise DependencyUnavailable(f"participants table: {code}") from exc
-        return []
-
-    def _get(self, key: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            item: dict[str, Any] | None = self._client.get_item(
-                TableName=self._table, Key=key, ConsistentRead=True
-            ).get("Item")
-        except aws.CALL_ERRORS as exc:
-            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
-        return item
-
-    def _query(self, **kwargs: Any) -> dict[str, Any]:
-        try:
-            page: dict[str, Any] = self._client.query(TableName=self._table, ConsistentRead=True, **kwargs)
-        except aws.CALL_ERRORS as exc:
-            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
-        return page
 
 
 def _pointer_sk(months: Sequence[str]) -> str:
