@@ -252,9 +252,9 @@ def _payments_notes(r: dict[str, Any]) -> str:
         "- One paid month leaves "
         + ", ".join(f"{k} {v['bytes']:,} B" for k, v in items.items())
         + (
-            f" in the table; {storage.get('kept_bytes', 0):,} bytes of it, with item overheads, for good (the order, "
-            "the open-order pointer and the ledger entry have no TTL, and nothing deletes the pointer once its order "
-            "is paid)"
+            f" in the table; {storage.get('kept_bytes', 0):,} bytes of it, with item overheads, kept (the order and "
+            "the ledger entry are the record; the open-order pointer expires by TTL a day after its order's payable "
+            "time, the payment code, received-event key and outbox event by theirs)"
             if storage
             else ""
         )
@@ -265,12 +265,11 @@ def _payments_notes(r: dict[str, Any]) -> str:
     if "DynamoDB.Query" in order_calls and entry_bytes:
         growth = ", ".join(f"{months} months {-(-months * entry_bytes // 4096)} RRU" for months in (12, 60, 120))
         lines.append(
-            "- Order creation reads the participant's whole ledger (every page) for rebates (a month paid at a price "
-            "a later discount lowers, BPU_RULES): one strongly consistent read unit per 4 KB of entries, so its cost "
-            f"grows with the participant's history ({entry_bytes:,} bytes an entry: {growth}); the bench's new "
-            "participants have no entries. Only months a discount covers can carry a rebate, so a Query of those "
-            "months' range (none when no discount covers a paid month) would keep it bounded: reported, not changed "
-            "(outside the bench)."
+            "- Order creation reads, for rebates (a month paid at a price a later discount lowers, BPU_RULES), only "
+            "the ledger months that a discount in force covers for the participant's sector (one Query per window): "
+            "one strongly consistent read unit per 4 KB of those entries, bounded by the window's length "
+            f"({entry_bytes:,} bytes an entry: {growth} if a window were that long); the bench's new participants "
+            "have no entries."
         )
     if paid:
         lines.append(
