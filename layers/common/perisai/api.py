@@ -21,7 +21,6 @@ from perisai.domain.rates import max_amount_rupiah
 from perisai.models import Model
 from perisai.observability import logger
 from perisai.partners.models import SECURITY_SCHEME
-from perisai.payments.providers import MalformedCallback  # there: the authorizer needs no resolver
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
 MAX_BODY_BYTES = 64 * 1024
@@ -225,7 +224,7 @@ def build_resolver() -> APIGatewayRestResolver:
         errors.NotBuilt: _simple_handler(501, "not_implemented"),
         errors.Unauthenticated: _simple_handler(401, "unauthorized"),
         errors.InvalidPaymentCode: _simple_handler(422, "invalid_payment_code"),
-        MalformedCallback: _simple_handler(400, "malformed_body"),
+        errors.MalformedCallback: _simple_handler(400, "malformed_body"),
         errors.DependencyUnavailable: _unavailable,
         Exception: _unexpected,
     }

@@ -19,6 +19,7 @@ __all__ = [
     "NotFound",
     "RequestInProgress",
     "InvalidPaymentCode",
+    "MalformedCallback",
     "RulesNotInForce",
     "Unauthenticated",
     "VersionConflict",
@@ -73,3 +74,13 @@ class Unauthenticated(DomainError):
 
 class InvalidPaymentCode(DomainError):
     """A payment code whose format or check digit is wrong: a mistyped code, never an order."""
+
+
+class MalformedCallback(DomainError):
+    """A provider's callback body (or header) that cannot be read: the field at fault is named,
+    its value never. Here, not in perisai.payments, so the error table needs no provider code."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        self.field = field
+        self.reason = reason
+        super().__init__(f"{field}: {reason}")

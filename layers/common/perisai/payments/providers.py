@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BeforeValidator, ConfigDict, ValidationError
 
-from perisai.domain.errors import DomainError
+from perisai.errors import MalformedCallback
 from perisai.models import Model
 
 __all__ = [
@@ -58,15 +58,6 @@ EventKind = Literal["paid", "pending", "held", "failed", "reversed", "voided"]
   be cancelled before it settles). :meth:`ProviderEvent.resolve` turns it into one or the other,
   so that no consumer can treat it as either by accident.
 """
-
-
-class MalformedCallback(DomainError):
-    """A callback body (or header) that cannot be read: the field at fault is named, its value never."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        self.field = field
-        self.reason = reason
-        super().__init__(f"{field}: {reason}")
 
 
 @dataclass(frozen=True, slots=True)
