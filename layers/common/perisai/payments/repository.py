@@ -104,19 +104,6 @@ class DynamoPaymentStore(DynamoRepository):
 
     # -- ledger ---------------------------------------------------------------
 
-    def credited_months(self, participant_id: str, first: str, last: str) -> set[str]:
-        """The months from ``first`` to ``last`` that have a ledger entry (one Query)."""
-        page = self._query(
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"PARTICIPANT#{participant_id}"},
-                ":first": {"S": f"DUES#{first}"},
-                ":last": {"S": f"DUES#{last}"},
-            },
-            ProjectionExpression="sk",
-        )
-        return {str(i["sk"]["S"]).removeprefix("DUES#") for i in page.get("Items", [])}
-
     def contributions(
         self, participant_id: str, limit: int, after: str | None
     ) -> tuple[list[ContributionEntry], str | None]:
@@ -161,25 +148,23 @@ class DynamoPaymentStore(DynamoRepository):
             }
             for r in order.rebates
         ]
-        items = [
-            self._order_update(order, read_order_version),
-            self._participants.replace_item(
-                participant.model_copy(update={"version": read_participant_version + 1}), read_participant_version
-            ),
-            self._received_put(received_key),
-            *(self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries),
-            *rebates,
-            *(self._participants.outbox_item(e) for e in events),
-            *([self._put(recon, "attribute_not_exists(pk)")] if recon is not None else []),
-        ]
-        reasons = self._transact(items)
+        entry_puts = [self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries]
+        notes = [self._put(recon, "attribute_not_exists(pk)")] if recon is not None else []
+        reasons = self._settle(
+            order,
+            read_order_version,
+            participant,
+            read_participant_version,
+            received_key,
+            [*entry_puts, *rebates, *notes],
+            events,
+        )
         if not reasons:
             return
-        if reasons[2] == "ConditionalCheckFailed":
-            raise AlreadyHandled()
-        if any(r == "ConditionalCheckFailed" for r in reasons[3 : 3 + len(entries)]):
+        changes = reasons[3:]
+        if "ConditionalCheckFailed" in changes[: len(entry_puts)]:
             raise MonthAlreadyCredited()
-        if any(r == "ConditionalCheckFailed" for r in reasons[3 + len(entries) : 3 + len(entries) + len(rebates)]):
+        if "ConditionalCheckFailed" in changes[len(entry_puts) : len(entry_puts) + len(rebates)]:
             raise RebateTaken()
         raise VersionConflict(f"order {order.order_id}")
 
@@ -212,21 +197,36 @@ class DynamoPaymentStore(DynamoRepository):
                 "entity": "reversed_contribution",
             }
             moves.append(self._put(reversed_item, "attribute_not_exists(pk)"))
+        if self._settle(order, read_order_version, participant, read_participant_version, received_key, moves, events):
+            raise VersionConflict(f"order {order.order_id}")
+
+    def _settle(
+        self,
+        order: PaymentOrder,
+        read_order_version: int,
+        participant: Participant,
+        read_participant_version: int,
+        received_key: str,
+        changes: Sequence[dict[str, Any]],
+        events: Sequence[DomainEvent],
+    ) -> list[str]:
+        """One transaction for a callback that changes money: the order and the participant on
+        the versions read, the received-event item, ``changes`` (ledger items), the events.
+        AlreadyHandled when the event was handled before; else the cancellation reasons (empty
+        when it committed), ``changes`` from index 3."""
         items = [
             self._order_update(order, read_order_version),
             self._participants.replace_item(
                 participant.model_copy(update={"version": read_participant_version + 1}), read_participant_version
             ),
             self._received_put(received_key),
-            *moves,
+            *changes,
             *(self._participants.outbox_item(e) for e in events),
         ]
         reasons = self._transact(items)
-        if not reasons:
-            return
-        if reasons[2] == "ConditionalCheckFailed":
+        if reasons and reasons[2] == "ConditionalCheckFailed":
             raise AlreadyHandled()
-        raise VersionConflict(f"order {order.order_id}")
+        return reasons
 
     def ledger_range(self, participant_id: str, first: str, last: str) -> list[ContributionEntry]:
         """The ledger entries from month ``first`` to ``last`` (one Query, paged)."""
@@ -245,22 +245,6 @@ class DynamoPaymentStore(DynamoRepository):
             if "LastEvaluatedKey" not in page:
                 return entries
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-
-    def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]:
-        """The ledger entries of ``months`` that exist (one Query over their range)."""
-        if not months:
-            return []
-        page = self._query(
-            KeyConditionExpression="pk = :pk AND sk BETWEEN :first AND :last",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"PARTICIPANT#{participant_id}"},
-                ":first": {"S": f"DUES#{min(months)}"},
-                ":last": {"S": f"DUES#{max(months)}"},
-            },
-        )
-        wanted = set(months)
-        entries = [ContributionEntry.model_validate(from_item(i)) for i in page.get("Items", [])]
-        return [e for e in entries if e.month in wanted]
 
     def record(
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None

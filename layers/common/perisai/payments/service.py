@@ -63,7 +63,6 @@ class PaymentStore(Protocol):
     def get_order(self, order_id: str) -> PaymentOrder | None: ...
     def order_id_for_code(self, payment_code: str) -> str | None: ...
     def open_order_for(self, participant_id: str, months: Sequence[str]) -> str | None: ...
-    def credited_months(self, participant_id: str, first: str, last: str) -> set[str]: ...
     def contributions(
         self, participant_id: str, limit: int, after: str | None
     ) -> tuple[list[ContributionEntry], str | None]: ...
@@ -82,7 +81,6 @@ class PaymentStore(Protocol):
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
     ) -> None: ...
     def was_handled(self, received_key: str) -> bool: ...
-    def ledger_entries(self, participant_id: str, months: Sequence[str]) -> list[ContributionEntry]: ...
     def ledger_range(self, participant_id: str, first: str, last: str) -> list[ContributionEntry]: ...
     def reverse(
         self,
@@ -271,7 +269,7 @@ class PaymentService:
                 "amount_mismatch",
                 f"amount {event.amount} differs from the order's {order.amount}; kept for reconciliation",
             )
-        if self.store.credited_months(order.participant_id, order.months[0], order.months[-1]):
+        if self.store.ledger_range(order.participant_id, order.months[0], order.months[-1]):
             return self._hold(
                 order,
                 event,
@@ -424,7 +422,7 @@ class PaymentService:
         participant = self.participants.get(order.participant_id)
         if not to_reverse or participant is None or participant.covered_through != max(credited):
             return None
-        entries = self.store.ledger_entries(order.participant_id, to_reverse)
+        entries = self.store.ledger_range(order.participant_id, min(to_reverse), max(to_reverse))
         if len(entries) != len(to_reverse):
             return None
         first = DuesMonth.parse(participant.first_dues_month)
