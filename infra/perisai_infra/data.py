@@ -41,6 +41,19 @@ def _table(
     return table
 
 
+# What the jobs read from the by_due_month index (perisai.reminders.models.DueEntry).
+DUE_INDEX_ATTRIBUTES = (
+    "participant_id",
+    "partner_id",
+    "status",
+    "phone",
+    "sms_opt_out",
+    "first_dues_month",
+    "covered_through",
+    "next_dues_month",
+)
+
+
 class DataConstruct(Construct):
     def __init__(self, scope: Construct, id_: str) -> None:
         super().__init__(scope, id_)
@@ -56,14 +69,15 @@ class DataConstruct(Construct):
             sort_key=dynamodb.Attribute(name="gsi1sk", type=S),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
-        # Sparse, write-sharded index of who owes which dues month (DUE#YYYY-MM#shard):
-        # the reminder and lapse jobs query it shard by shard instead of scanning.
+        # Sparse, write-sharded index of who owes which dues month (DUE#YYYY-MM#shard, sorted by
+        # status#id): the reminder and lapse jobs query one status of one month shard by shard
+        # instead of scanning. It carries what a reminder run decides on, so a run reads no profile.
         self.participants.add_global_secondary_index(
             index_name="by_due_month",
             partition_key=dynamodb.Attribute(name="gsi2pk", type=S),
             sort_key=dynamodb.Attribute(name="gsi2sk", type=S),
             projection_type=dynamodb.ProjectionType.INCLUDE,
-            non_key_attributes=["status", "phone", "covered_through"],
+            non_key_attributes=list(DUE_INDEX_ATTRIBUTES),
         )
         # An agent's recruits by enrollment date (agent cohorts and retention).
         self.participants.add_global_secondary_index(

@@ -70,6 +70,8 @@ class Participant(StoredModel):
     first_dues_month: str
     covered_through: str | None = None
     next_dues_month: str
+    # The worker asked for no reminder SMS (POST .../sms-opt-out); the welcome SMS is not a reminder.
+    sms_opt_out: bool = False
     # Optimistic concurrency: every write is conditional on the version it read.
     version: int = 1
 

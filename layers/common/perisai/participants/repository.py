@@ -44,6 +44,10 @@ def due_shard(participant_id: str) -> int:
     return zlib.crc32(participant_id.encode()) % DUE_MONTH_SHARDS
 
 
+def due_partition(dues_month: str, shard: int) -> str:
+    return f"DUE#{dues_month}#{shard:02d}"
+
+
 def index_keys(participant: Participant) -> dict[str, str]:
     """The index attributes of a participant profile; every writer stores exactly these."""
     keys = {
@@ -52,9 +56,11 @@ def index_keys(participant: Participant) -> dict[str, str]:
         "gsi1sk": f"ENROLLED#{participant.enrolled_at.isoformat()}#{participant.participant_id}",
     }
     if participant.status != "lapsed":
-        # Sparse: only participants who still owe a month are in the due-month index.
-        keys["gsi2pk"] = f"DUE#{participant.next_dues_month}#{due_shard(participant.participant_id):02d}"
-        keys["gsi2sk"] = participant.participant_id
+        # Sparse: only participants who still owe a month are in the due-month index. The sort
+        # key leads with the status, so a job reads one status of one month (begins_with) and
+        # a participant it moves to another status leaves the range it reads.
+        keys["gsi2pk"] = due_partition(participant.next_dues_month, due_shard(participant.participant_id))
+        keys["gsi2sk"] = f"{participant.status}#{participant.participant_id}"
     recruited = participant.recruited_by
     if recruited.agent_code:
         # Scoped by the recruiting partner: agent codes are only unique within a partner.
