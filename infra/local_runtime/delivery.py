@@ -190,6 +190,8 @@ class Delivery:
         except Exception:
             failed = {r["messageId"] for r in records}
         for message in messages:
+            if message["MessageId"] in failed and _deferred_by_handler(queue["QueueUrl"], message["ReceiptHandle"]):
+                continue  # the handler made it wait (quiet hours): it comes back at that time
             if message["MessageId"] in failed:
                 # Back on the queue at once (locally); the queue's redrive policy counts receives.
                 sqs.change_message_visibility(
@@ -279,6 +281,22 @@ class Delivery:
                 {"to": phone, "message": message, "sent_at": self._sms_seen[message_id]}
                 for message_id, (phone, message) in sent.items()
             ]
+
+
+def _deferred_by_handler(queue_url: str, receipt_handle: str) -> bool:
+    """Whether the handler kept this received message invisible past the queue's own timeout."""
+    import moto.sqs.models
+    from moto.sqs.models import sqs_backends
+
+    queue = sqs_backends[ACCOUNT][REGION].queues.get(queue_url.rsplit("/", 1)[-1])
+    if queue is None:
+        return False
+    for message in list(queue._messages):  # moto keeps no public index by receipt handle
+        if message.receipt_handle == receipt_handle:
+            # moto.sqs.models.unix_time_millis follows the local clock (LocalRuntime.start).
+            ahead = message.visible_at - moto.sqs.models.unix_time_millis()
+            return bool(ahead > int(queue.visibility_timeout) * 1000 + 1000)
+    return False
 
 
 def _passes(filters: tuple[str, ...], record: dict[str, Any]) -> bool:

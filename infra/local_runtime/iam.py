@@ -113,7 +113,17 @@ def requests_of_call(
             )
             for bus in sorted(buses)
         ]
+    if service == "sqs" and operation in _SQS_BATCH_ACTIONS:
+        # IAM authorizes SQS batch calls by the single-message action.
+        return [Request(f"sqs:{_SQS_BATCH_ACTIONS[operation]}", None)]
     return [Request(f"{service}:{operation}", None)]
+
+
+_SQS_BATCH_ACTIONS = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
 
 
 def _matches(patterns: tuple[str, ...], value: str, *, case_sensitive: bool) -> bool:

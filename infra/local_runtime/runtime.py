@@ -11,11 +11,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import moto.sqs.models as moto_sqs
+
 from local_runtime import template as stack_template
 from local_runtime.cloud import LocalCloud, MotoServer
 from local_runtime.delivery import Delivery
 from local_runtime.functions import Functions
 from local_runtime.gateway import ApiGateway, HttpResponse
+from local_runtime.patching import MethodPatch
 
 if TYPE_CHECKING:
     from perisai.partners.models import Channel, Scope
@@ -62,6 +65,7 @@ class LocalRuntime:
         self.gateway: ApiGateway | None = None
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._sqs_clock = MethodPatch(moto_sqs, "unix_time_millis", _on_local_clock)
 
     @property
     def url(self) -> str:
@@ -84,6 +88,9 @@ class LocalRuntime:
 
     def start(self, *, seed: bool = True, background_delivery: bool = True) -> None:
         self.moto.start()
+        # Queue delays and visibility follow the local clock, so a message held until 08:00
+        # (quiet hours) comes back when PUT /_local/clock reaches 08:00, as it would in AWS.
+        self._sqs_clock.install()
         self.cloud = LocalCloud(self.model, self.moto.endpoint)
         self.cloud.configure_process()
         from perisai import aws
@@ -138,6 +145,7 @@ class LocalRuntime:
             self._http.shutdown()
             self._http.server_close()
         self.moto.stop()
+        self._sqs_clock.uninstall()
         if self._state_file and self._state_file.exists():
             self._state_file.unlink()
         from perisai.clock import clock
@@ -194,6 +202,15 @@ class LocalRuntime:
         if method == "POST" and path == "/_local/drain":
             return _json(200, {"delivered": self.delivery.drain()})
         return _error(404, "not_found", f"no local route {method} {path}")
+
+
+def _on_local_clock(original: Any) -> Any:
+    def unix_time_millis(dt: datetime | None = None) -> float:
+        from perisai.clock import clock
+
+        return float(original(dt)) if dt is not None else clock.now().timestamp() * 1000
+
+    return unix_time_millis
 
 
 def _instant(body: bytes, field: str) -> datetime | str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from aws_cdk import Duration, TimeZone
@@ -14,6 +15,8 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
+
+from perisai_infra.paths import LAYER_SOURCE
 
 EVENT_SOURCE = "perisai"
 JAKARTA = TimeZone.ASIA_JAKARTA
@@ -28,20 +31,26 @@ class Job:
     built: bool  # a job not built yet is defined but disabled
 
 
+def _reminder_start() -> tuple[str, str]:
+    """The dues-reminder run starts at the earliest time a reminder may go out (reminder book data)."""
+    book = json.loads((LAYER_SOURCE / "perisai/domain/data/reminders.json").read_text(encoding="utf-8"))
+    hour, minute = min(rule["send_from"] for rule in book["reminders"]).split(":")
+    return str(int(hour)), str(int(minute))
+
+
 JOBS: tuple[Job, ...] = (
     Job(
         "dues-reminders",
-        "9",
-        "0",
-        "SMS before the 15th for unpaid current months; monthly SMS in arrears",
-        built=False,
+        *_reminder_start(),
+        "Daily: opens the day's reminder rounds (the book's days) and resumes rounds carried over",
+        built=True,
     ),
     Job(
         "lapse-detection",
         "0",
         "30",
-        "Move participants to arrears and lapsed after unpaid months",
-        built=False,
+        "Daily: moves participants to arrears and lapsed after unpaid months",
+        built=True,
     ),
 )
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Names, Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
@@ -15,8 +14,10 @@ from perisai_infra.api import ApiConstruct
 from perisai_infra.data import DataConstruct
 from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
+from perisai_infra.grants import allow as _allow
 from perisai_infra.monitoring import MonitoringConstruct
 from perisai_infra.nag import acknowledge
+from perisai_infra.reminders import RemindersConstruct
 
 
 class PerisaiStack(Stack):
@@ -125,17 +126,8 @@ class PerisaiStack(Stack):
                 "JKK, JKM and JHT claims (not built yet: 501)",
             )
         )
-        jobs = fns.add(
-            FunctionSpec(
-                "reminder_jobs",
-                "reminders",
-                "handler.run_job",
-                "Daily dues-reminder and lapse jobs",
-                timeout_seconds=300,
-                invoked_async=True,
-            ),
-            {"PARTICIPANTS_TABLE": data.participants.table_name},
-        )
+        reminders = RemindersConstruct(self, "Reminders", fns=fns, data=data)
+        jobs = reminders.jobs
 
         outbox_relay = fns.add(
             FunctionSpec(
@@ -254,11 +246,3 @@ class PerisaiStack(Stack):
             **{f"{name.title()}UsagePlanId": plan.usage_plan_id for name, plan in api.usage_plans.items()},
         }.items():
             CfnOutput(self, name, value=value, export_name=f"{self.stack_name}-{name}")
-
-
-def _allow(
-    function: lambda_.IFunction, actions: list[str], resources: list[str], *, leading_keys: list[str] | None = None
-) -> None:
-    """One statement on the function's role; ``leading_keys``: the partition keys it may touch."""
-    conditions = {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": leading_keys}} if leading_keys else None
-    function.add_to_role_policy(iam.PolicyStatement(actions=actions, resources=resources, conditions=conditions))

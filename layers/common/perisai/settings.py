@@ -64,3 +64,14 @@ class PaymentsEnv(Environment):
     midtrans_server_key_secret_arn: str = Field(alias="MIDTRANS_SERVER_KEY_SECRET_ARN", min_length=3)
     xendit_callback_token_secret_arn: str = Field(alias="XENDIT_CALLBACK_TOKEN_SECRET_ARN", min_length=3)
     channel_secrets_arn: str = Field(alias="CHANNEL_SECRETS_ARN", min_length=3)
+
+
+class RemindersEnv(Environment):
+    """The reminder functions: the scheduled run, the page worker and the SMS sender."""
+
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    reminder_pages_queue_url: str = Field(alias="REMINDER_PAGES_QUEUE_URL", min_length=8)
+    reminder_sms_queue_url: str = Field(alias="REMINDER_SMS_QUEUE_URL", min_length=8)
+    # The SMS provider's per-country pace (AWS: 10 per second until raised), held across senders.
+    sms_rate_per_second: int = Field(alias="SMS_RATE_PER_SECOND", default=10, ge=1, le=10_000)
+    sms_sender_id: str = Field(alias="SMS_SENDER_ID", default="PERISAI", pattern=r"^[A-Za-z0-9]{3,11}$")

@@ -196,33 +196,40 @@ def reminder_reads(rule: ReminderRule, today: date, window_months: int) -> list[
     """Who ``rule`` reminds on ``today``.
 
     ``unpaid_current``: whose first unpaid month is the current one (pending or active).
-    ``arrears``: in arrears, first unpaid month inside the window (the current month's due
-    date has not passed on a day before it, so at most ``window_months`` months back).
+    ``arrears``: owing overdue months inside the window: in arrears, or never paid with their
+    first month overdue (they stay pending_payment, see ``status_reads``), at most
+    ``window_months`` months back.
     """
     current = DuesMonth.of(today)
     if rule.audience == "unpaid_current":
         return [JobRead(current, status) for status in UNPAID]
-    return [JobRead(current.plus(-back), "arrears") for back in range(window_months, 0, -1)]
+    return [
+        JobRead(current.plus(-back), status)
+        for back in range(window_months, 0, -1)
+        for status in ("arrears", "pending_payment")
+    ]
 
 
 def status_reads(today: date, *, due_day: int, window_months: int, catch_up_months: int) -> list[JobRead]:
     """The ranges whose participants the daily status job moves on ``today``.
 
-    A month whose due date has passed: its pending and active participants move (to arrears, or
-    straight to lapsed when a missed run let the window pass too). A month whose lapse day has
-    passed (the due date of month + window): its participants in arrears move to lapsed. Months
-    further back than the window are read for ``catch_up_months`` more, for runs that were missed.
-    Every participant read is one the job changes: the ranges hold nobody else.
+    A month whose due date has passed: its active participants move to arrears (or straight to
+    lapsed when missed runs let the window pass too). A month whose lapse day has passed (the
+    due date of month + window): its participants in arrears, and those who never paid, move
+    to lapsed. A worker who never paid had no protection to end, so they stay pending_payment
+    until they lapse (as GET /v1/participants/{id} shows them). Months further back than the
+    window are read for ``catch_up_months`` more, for runs that were missed. Every participant
+    read is one the job changes: the ranges hold nobody else.
     """
     current = DuesMonth.of(today)
     reads: list[JobRead] = []
     for back in range(window_months + 1 + catch_up_months, -1, -1):
         month = current.plus(-back)
         if today > date(month.year, month.month, due_day):
-            reads.extend(JobRead(month, status) for status in UNPAID)
+            reads.append(JobRead(month, "active"))
         lapse = month.plus(window_months)
         if today > date(lapse.year, lapse.month, due_day):
-            reads.append(JobRead(month, "arrears"))
+            reads.extend(JobRead(month, status) for status in ("pending_payment", "arrears"))
     return reads
 
 

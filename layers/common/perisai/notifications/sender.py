@@ -70,6 +70,19 @@ class SmsSender:
         self._mark_sent(dynamodb, key, delivery)
         return SendOutcome.SENT
 
+    def was_sent(self, notification_id: str) -> bool:
+        """Whether this notification already went out (a cheap check before preparing it again)."""
+        dynamodb = self._dynamodb or aws.client("dynamodb")
+        try:
+            item = dynamodb.get_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"NOTIFICATION#{notification_id}"}, "sk": {"S": "SMS"}},
+                ConsistentRead=True,
+            ).get("Item")
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"participants table: {error_code(exc)}") from exc
+        return bool(item) and item.get("sms_status", {}).get("S") == "sent"
+
     def _claim(self, dynamodb: Any, key: dict[str, Any], delivery: Delivery) -> bool:
         now = int(clock.now().timestamp())
         try:

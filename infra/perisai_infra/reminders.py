@@ -1,0 +1,148 @@
+"""Dues reminders and the daily status job: the scheduled run, its page worker, the reminder SMS
+queue and its paced sender, each function with exactly the grants it uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Names
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from perisai_infra.data import DataConstruct
+from perisai_infra.events import queue_event_source
+from perisai_infra.functions import FunctionsConstruct, FunctionSpec
+from perisai_infra.grants import allow
+from perisai_infra.nag import acknowledge
+
+# The SMS provider's per-country pace (AWS's default for a country until raised); `cdk deploy
+# -c smsRatePerSecond=100` after AWS raised it. Every sender shares it (perisai.reminders.repository.SendRate).
+DEFAULT_SMS_RATE_PER_SECOND = "10"
+PAGE_TIMEOUT_SECONDS = 60
+SENDER_TIMEOUT_SECONDS = 60
+
+
+class RemindersConstruct(Construct):
+    def __init__(self, scope: Construct, id_: str, *, fns: FunctionsConstruct, data: DataConstruct) -> None:
+        super().__init__(scope, id_)
+        rate = str(self.node.try_get_context("smsRatePerSecond") or DEFAULT_SMS_RATE_PER_SECOND)
+        table = data.participants
+
+        # Page tasks: one index page each. Visible again after 6 x the worker's timeout (AWS's
+        # advice for Lambda consumers); 5 failed receives -> dead-letter queue, alarmed.
+        self.pages = self._queue(
+            fns, "ReminderPagesQueue", visibility=Duration.seconds(6 * PAGE_TIMEOUT_SECONDS), receives=5
+        )
+        # Reminders to send. Kept 14 days: a month's reminders may wait days for their send window.
+        # A record waits out quiet hours invisible (one receive a night), so 10 receives leave room
+        # for retries of a failing send before the dead-letter queue.
+        self.sms = self._queue(
+            fns, "ReminderSmsQueue", visibility=Duration.seconds(6 * SENDER_TIMEOUT_SECONDS), receives=10
+        )
+        environment = {
+            "PARTICIPANTS_TABLE": table.table_name,
+            "REMINDER_PAGES_QUEUE_URL": self.pages.queue_url,
+            "REMINDER_SMS_QUEUE_URL": self.sms.queue_url,
+            "SMS_RATE_PER_SECOND": rate,
+            "SMS_SENDER_ID": "PERISAI",
+        }
+
+        self.jobs = fns.add(
+            FunctionSpec(
+                "reminder_jobs",
+                "reminders",
+                "handler.run_job",
+                "Daily dues-reminder and status jobs: fan out page tasks",
+                timeout_seconds=60,
+                invoked_async=True,
+            ),
+            environment,
+        )
+        # Opens rounds (a transaction of Puts) and reads and marks their cursors; no participant.
+        allow(
+            self.jobs,
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"],
+            [table.table_arn],
+            leading_keys=["REMINDERS#*"],
+        )
+        allow(self.jobs, ["dynamodb:Query"], [table.table_arn])
+        allow(self.jobs, ["sqs:SendMessage"], [self.pages.queue_arn])
+
+        pages = fns.add(
+            FunctionSpec(
+                "reminder_pages",
+                "reminders",
+                "handler.process_pages",
+                "One page of the due-month index: status changes or planned reminders",
+                timeout_seconds=PAGE_TIMEOUT_SECONDS,
+            ),
+            environment,
+        )
+        allow(pages, ["dynamodb:Query"], [f"{table.table_arn}/index/by_due_month"])
+        # Status changes: the profile on its version with its outbox event (one transaction of Puts).
+        allow(
+            pages,
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            [table.table_arn],
+            leading_keys=["PARTICIPANT#*", "OUTBOX#*", "REMINDERS#*"],
+        )
+        allow(pages, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.table_arn], leading_keys=["SMSBUDGET#*"])
+        allow(pages, ["sqs:SendMessage"], [self.pages.queue_arn, self.sms.queue_arn])
+        self._consume(pages, self.pages, batch_size=10, max_concurrency=4)
+
+        sender = fns.add(
+            FunctionSpec(
+                "reminder_sender",
+                "reminders",
+                "sender.send",
+                "Reminder SMS, paced across senders and held in quiet hours",
+                memory=256,
+                timeout_seconds=SENDER_TIMEOUT_SECONDS,
+            ),
+            environment,
+        )
+        # Reads the profile and opens (or reuses) a payment order: the order, its code and the
+        # participant's open-order pointer, one transaction of Puts; the ledger range its rebate reads.
+        allow(
+            sender,
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            [table.table_arn],
+            leading_keys=["PARTICIPANT#*", "ORDER#*", "PAYCODE#*"],
+        )
+        allow(sender, ["dynamodb:Query"], [table.table_arn])
+        allow(
+            sender,
+            ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+            [table.table_arn],
+            leading_keys=["NOTIFICATION#*"],
+        )
+        allow(sender, ["dynamodb:UpdateItem"], [table.table_arn], leading_keys=["SMSRATE#*"])
+        allow(sender, ["sns:Publish"], ["*"])
+        allow(sender, ["sqs:ChangeMessageVisibility"], [self.sms.queue_arn])
+        acknowledge(
+            sender.role,  # type: ignore[arg-type]  # Function.role is optional in CDK; fns.add always passes one
+            "AwsSolutions-IAM5[Resource::*]",
+            "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
+        )
+        # Two consumers at most; the shared pace (SendRate) holds the rate whatever the concurrency.
+        self._consume(sender, self.sms, batch_size=10, max_concurrency=2)
+
+    def _queue(self, fns: FunctionsConstruct, name: str, *, visibility: Duration, receives: int) -> sqs.Queue:
+        dead_letters = fns.dead_letter_queue(f"{name}DeadLetters")
+        return sqs.Queue(
+            self,
+            name,
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=visibility,
+            retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=receives),
+        )
+
+    def _consume(self, function: lambda_.Alias, queue: sqs.Queue, *, batch_size: int, max_concurrency: int) -> None:
+        function.add_event_source(queue_event_source(queue, batch_size=batch_size, max_concurrency=max_concurrency))
+        acknowledge(
+            function.node.find_child(f"SqsEventSource:{Names.node_unique_id(queue.node)}"),
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
+            "message that keeps failing to its dead-letter queue.",
+        )

@@ -1,0 +1,192 @@
+"""Dues reminders and the daily status job, run through the real handlers on the local runtime
+(POST /_local/schedules/{name}/run at chosen instants): who gets which SMS, who changes status,
+which events go out, and that a second run at the same instant does nothing."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.api.conftest import PARTNER, Api, enrollment, scan_all
+
+if TYPE_CHECKING:
+    from local_runtime.runtime import LocalRuntime
+
+_phones = itertools.count(10_000_001)
+
+
+def _enroll(api: Api, **overrides: Any) -> tuple[str, str]:
+    """A new participant with its own phone: (participant id, phone as SMS are addressed)."""
+    local = f"0813{next(_phones):08d}"
+    response = api.enroll(enrollment(sector="other", phone=local, **overrides))
+    assert response.status_code == 201, response.text
+    return str(response.json()["participant_id"]), "+62" + local[1:]
+
+
+def _run(api: Api, schedule: str, at: str, *, all_ok: bool = True) -> dict[str, Any]:
+    response = api.post(f"/_local/schedules/{schedule}/run", {"at": at})
+    assert response.status_code == 200, response.text
+    result = dict(response.json())
+    assert result["succeeded"], result
+    if all_ok:
+        assert all(i["ok"] for i in result["invocations"]), result["invocations"]
+    return result
+
+
+def _reminders(api: Api, phones: set[str]) -> list[dict[str, str]]:
+    api.post("/_local/drain")
+    sms = api.get("/_local/sms").json()
+    return [m for m in sms if m["to"] in phones and m["message"].startswith("BPJS TK:")]
+
+
+def _view(api: Api, participant_id: str) -> dict[str, Any]:
+    response = api.get(f"/v1/participants/{participant_id}", PARTNER)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def _profile(runtime: LocalRuntime, participant_id: str) -> dict[str, Any]:
+    item = runtime.cloud.client("dynamodb").get_item(
+        TableName=runtime.outputs()["ParticipantsTableName"],
+        Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}},
+    )["Item"]
+    return dict(item)
+
+
+def _events(runtime: LocalRuntime, participant_id: str) -> list[str]:
+    items = scan_all(
+        runtime,
+        FilterExpression="entity = :outbox AND contains(detail, :id)",
+        ExpressionAttributeValues={":outbox": {"S": "outbox"}, ":id": {"S": participant_id}},
+    )
+    return sorted(i["detail_type"]["S"] for i in items)
+
+
+def _pay(api: Api, participant_id: str, months: int = 1) -> None:
+    import hashlib
+
+    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=PARTNER)
+    assert order.status_code in (200, 201), order.text
+    body = order.json()
+    gross = f"{body['amount']}.00"
+    tx = f"tx-{body['order_id']}"
+    signature = hashlib.sha512(f"{body['order_id']}200{gross}local-midtrans-server-key".encode()).hexdigest()
+    paid = api.post(
+        "/v1/payments/midtrans",
+        {
+            "transaction_status": "settlement",
+            "status_code": "200",
+            "transaction_id": tx,
+            "order_id": body["order_id"],
+            "gross_amount": gross,
+            "payment_type": "cstore",
+            "store": "indomaret",
+            "signature_key": signature,
+        },
+    )
+    assert paid.json()["outcome"] == "credited", paid.text
+
+
+@pytest.fixture
+def clock_at(api: Api) -> Any:
+    def move(instant: str) -> None:
+        assert api.put("/_local/clock", {"now": instant}).status_code == 200
+
+    yield move
+    api.delete("/_local/clock")
+
+
+def test_a_month_of_reminders_arrears_and_lapse(
+    api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]
+) -> None:
+    clock_at("2027-05-03T10:00:00+07:00")
+    unpaid, unpaid_phone = _enroll(api)
+    paid, paid_phone = _enroll(api)
+    quiet, quiet_phone = _enroll(api)
+    _pay(api, paid)
+    assert api.post(f"/v1/participants/{quiet}/sms-opt-out", {}, headers=PARTNER).status_code == 200
+    phones = {unpaid_phone, paid_phone, quiet_phone}
+
+    # The 10th, 09:00: only the unpaid worker who did not opt out is reminded, with an open order's code.
+    _run(api, "dues-reminders", "2027-05-10T09:00:00+07:00")
+    sms = _reminders(api, phones)
+    assert [m["to"] for m in sms] == [unpaid_phone], sms
+    text = sms[0]["message"]
+    assert len(text) <= 160 and text.isascii()
+    code = re.search(r"kode bayar (\d{12,16})", text)
+    assert code, text
+    # The open order for that month is the one the SMS names: same code, same amount.
+    order = api.post(f"/v1/participants/{unpaid}/payment-orders", {"months": 1}, headers=PARTNER).json()
+    assert (order["payment_code"], order["months"], order["status"]) == (code.group(1), ["2027-05"], "open")
+    assert "Rp" + f"{order['amount']:,}".replace(",", ".") in text, text
+    version = _profile(runtime, unpaid)["version"]
+
+    # Again at the same instant: nothing sent, nothing changed.
+    _run(api, "dues-reminders", "2027-05-10T09:00:00+07:00")
+    assert len(_reminders(api, phones)) == 1
+    assert _profile(runtime, unpaid)["version"] == version
+
+    # The 16th, 00:30: May passed its due date unpaid. A worker who never paid had no protection
+    # to end: still pending_payment, owing one month; nobody else changes.
+    _run(api, "lapse-detection", "2027-05-16T00:30:00+07:00")
+    view = _view(api, unpaid)
+    assert (view["status"], view["months_owed"], view["last_day_to_pay"]) == ("pending_payment", 1, "2027-08-15")
+    assert _profile(runtime, unpaid)["version"] == version
+    assert _view(api, paid)["status"] == "active"
+
+    # June goes unpaid by the worker who paid May: arrears on the 16th, with its event, once.
+    _run(api, "lapse-detection", "2027-06-16T00:30:00+07:00")
+    view = _view(api, paid)
+    assert (view["status"], view["covered_through"], view["months_owed"]) == ("arrears", "2027-05", 1)
+    assert view["last_day_to_pay"] == "2027-09-15"
+    assert _profile(runtime, paid)["status"]["S"] == "arrears"
+    assert _events(runtime, paid).count("ParticipantInArrears") == 1
+    changed = _profile(runtime, paid)["version"]
+    _run(api, "lapse-detection", "2027-06-16T00:30:00+07:00")
+    assert _profile(runtime, paid)["version"] == changed
+    assert _events(runtime, paid).count("ParticipantInArrears") == 1
+
+    # The 1st of July: arrears reminders with the months owed and the last day to pay; the
+    # opted-out worker gets none.
+    _run(api, "dues-reminders", "2027-07-01T09:00:00+07:00")
+    arrears = {m["to"]: m["message"] for m in _reminders(api, phones) if "menunggak" in m["message"]}
+    assert set(arrears) == {unpaid_phone, paid_phone}, arrears
+    assert "menunggak 2 bln" in arrears[unpaid_phone] and "15/08/2027" in arrears[unpaid_phone]
+    assert "menunggak 1 bln" in arrears[paid_phone] and "15/09/2027" in arrears[paid_phone]
+
+    # More than 3 unpaid months: lapsed the day after the 4th month's due date, with its event.
+    _run(api, "lapse-detection", "2027-08-15T00:30:00+07:00")
+    assert _profile(runtime, unpaid)["status"]["S"] == "pending_payment"
+    _run(api, "lapse-detection", "2027-08-16T00:30:00+07:00")
+    assert _view(api, unpaid)["status"] == "lapsed"
+    assert _view(api, quiet)["status"] == "lapsed"  # opting out of SMS does not stop the clock
+    assert _events(runtime, unpaid).count("ParticipantLapsed") == 1
+    assert "gsi2pk" not in _profile(runtime, unpaid)  # out of the due-month index: no job reads it again
+    assert _view(api, paid)["status"] == "arrears"
+    _run(api, "lapse-detection", "2027-09-16T00:30:00+07:00")
+    assert _profile(runtime, paid)["status"]["S"] == "lapsed"
+    assert _events(runtime, paid).count("ParticipantLapsed") == 1
+
+
+def test_a_run_in_quiet_hours_sends_at_eight(api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]) -> None:
+    clock_at("2027-09-02T10:00:00+07:00")
+    participant, phone = _enroll(api)
+    clock_at("2027-09-10T22:00:00+07:00")
+    result = _run(api, "dues-reminders", "2027-09-10T22:00:00+07:00", all_ok=False)
+    # The sender holds the reminder (reported as a failed record) instead of sending it now.
+    held = [i for i in result["invocations"] if i["function"] == "reminders.send" and not i["ok"]]
+    assert held and all("quiet hours" in i["error"] for i in held), result["invocations"]
+    assert _reminders(api, {phone}) == []
+    clock_at("2027-09-11T07:59:00+07:00")
+    assert _reminders(api, {phone}) == []
+    clock_at("2027-09-11T08:00:00+07:00")
+    sms = _reminders(api, {phone})
+    assert len(sms) == 1, sms
+    # Sent at 08:00 WIB (01:00 UTC), the first minute the window allows.
+    assert sms[0]["sent_at"].startswith("2027-09-11T01:00"), sms
+    assert "Sep 2027" in sms[0]["message"] and "10/09" not in sms[0]["message"]
+    assert _view(api, participant)["sms_opt_out"] is False
