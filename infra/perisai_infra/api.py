@@ -56,6 +56,9 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/participants", "enroll", required_headers=("Idempotency-Key",)),
     Route("GET", "/v1/participants", "enroll"),
     Route("GET", "/v1/participants/{participant_id}", "enroll"),
+    # The worker's consent to dues reminder SMS (scope enroll or pay); asking twice writes once.
+    Route("POST", "/v1/participants/{participant_id}/sms-opt-out", "enroll"),
+    Route("POST", "/v1/participants/{participant_id}/sms-opt-in", "enroll"),
     Route("GET", "/v1/dues/quote", "enroll"),
     # Payment orders (scope pay) and the contributions ledger; Idempotency-Key is optional here.
     Route("POST", "/v1/participants/{participant_id}/payment-orders", "payment_callback"),

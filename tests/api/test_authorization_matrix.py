@@ -43,6 +43,10 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/participants"):                     (401,  401,  401,   201,  403,  403,  201,  409),
     ("GET",  "/v1/participants"):                     (401,  401,  401,   403,  200,  403,  200,  403),
     ("GET",  "/v1/participants/{participant_id}"):    (401,  401,  401,   200,  200,  200,  200,  404),
+    ("POST", "/v1/participants/{participant_id}/sms-opt-out"):
+                                                      (401,  401,  401,   200,  200,  403,  200,  404),
+    ("POST", "/v1/participants/{participant_id}/sms-opt-in"):
+                                                      (401,  401,  401,   200,  200,  403,  200,  404),
     ("GET",  "/v1/dues/quote"):                       (401,  401,  401,   200,  200,  403,  200,  200),
     ("POST", "/v1/claims"):                           (401,  401,  401,   403,  403,  501,  501,  403),
     ("GET",  "/v1/claims/{claim_id}"):                (401,  401,  401,   403,  403,  501,  501,  403),
@@ -70,7 +74,16 @@ ERROR_CODES = {
 }
 # What a lookup by NIK may tell any partner with scope pay or enroll (cashiers collect dues by NIK).
 LOOKUP_FIELDS = {"participant_id", "status"}
-PROFILE_FIELDS = {"partner_id", "agent_code", "enrolled_at", "programs", "sector", "next_dues", "covered_through"}
+PROFILE_FIELDS = {
+    "partner_id",
+    "agent_code",
+    "enrolled_at",
+    "programs",
+    "sector",
+    "next_dues",
+    "covered_through",
+    "sms_opt_out",
+}
 
 
 def _issue(runtime: LocalRuntime, partner_id: str, scopes: list[Scope]) -> tuple[dict[str, str], Any]:

@@ -25,6 +25,8 @@ ALLOWED = {
     "/v1/openapi.json": "GET",
     "/v1/participants": "GET, POST",
     "/v1/participants/PST-ABCDEFGHJKMN": "GET",
+    "/v1/participants/PST-ABCDEFGHJKMN/sms-opt-out": "POST",
+    "/v1/participants/PST-ABCDEFGHJKMN/sms-opt-in": "POST",
     "/v1/dues/quote": "GET",
     "/v1/participants/PST-ABCDEFGHJKMN/payment-orders": "POST",
     "/v1/participants/PST-ABCDEFGHJKMN/contributions": "GET",

@@ -142,6 +142,15 @@ class ParticipantView(Model):
         default=None, description="In arrears: the last day to pay before the participation ends"
     )
     next_dues: DuesQuote
+    sms_opt_out: bool = Field(
+        description="The worker asked for no dues reminder SMS (POST .../sms-opt-out; POST .../sms-opt-in "
+        "undoes it); the one welcome SMS at enrollment is not a reminder"
+    )
+
+
+class SmsConsentRequest(Model):
+    """POST /v1/participants/{participant_id}/sms-opt-out and .../sms-opt-in: no fields; the body
+    may be absent or ``{}`` (unknown fields are ignored, as on the other requests)."""
 
 
 class ParticipantLookup(Model):

@@ -193,10 +193,22 @@ class EnrollmentService:
         )
 
     def view(self, participant_id: str, partner: Partner, now: datetime) -> ParticipantView:
-        participant = self.store.get(participant_id)
-        # Another partner's participant is reported as absent, not forbidden: no existence leak.
-        if participant is None or not (partner.is_backoffice or participant.partner_id == partner.partner_id):
-            raise NotFound("participant")
+        return self._view_of(_visible(self.store.get(participant_id), partner), now)
+
+    def set_sms_opt_out(self, participant_id: str, opt_out: bool, partner: Partner, now: datetime) -> ParticipantView:
+        """Record the worker's choice about reminder SMS. Asking for what is already recorded
+        writes nothing (a retry changes nothing twice); a participant this partner cannot see
+        is absent, as for ``view``."""
+
+        def record(current: Participant) -> tuple[Participant, list[DomainEvent]] | None:
+            _visible(current, partner)
+            if current.sms_opt_out == opt_out:
+                return None
+            return current.model_copy(update={"sms_opt_out": opt_out}), []
+
+        return self._view_of(modify(self.store, participant_id, record), now)
+
+    def _view_of(self, participant: Participant, now: datetime) -> ParticipantView:
         # Standing from the dates, as of now: the stored status moves with payments and the daily
         # lapse job, so it can be a day behind.
         policies = self.rate_book.policies
@@ -234,6 +246,14 @@ class EnrollmentService:
         if participant is None:
             raise NotFound("participant")
         return ParticipantLookup(participant_id=participant.participant_id, status=participant.status)
+
+
+def _visible(participant: Participant | None, partner: Partner) -> Participant:
+    """The participant if this partner may see it: its enrolling partner, or the back office.
+    Another partner's participant is reported as absent, not forbidden: no existence leak."""
+    if participant is None or not (partner.is_backoffice or participant.partner_id == partner.partner_id):
+        raise NotFound("participant")
+    return participant
 
 
 def payer_for(partner: Partner, requested: Payer | None) -> StoredPayer | None:
