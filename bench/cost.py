@@ -482,11 +482,22 @@ def _paid_month_storage_line(items: dict[str, dict[str, int]], n: int, prices: d
 
 
 # Lines per active participant per month; payments and reminders append theirs when they are built.
+def _reminder_lines(results: dict[str, Any], prices: dict[str, Any]) -> list[dict[str, Any]]:
+    if "reminders" not in results:
+        return []
+    from bench.reminders import cost_lines
+
+    return cost_lines(results["reminders"], prices)
+
+
 PER_PARTICIPANT_MONTH: list[Callable[[dict[str, Any], dict[str, Any]], list[dict[str, Any]]]] = [
     lambda results, prices: _storage_lines(results["operations"]["storage"], prices),
+    _reminder_lines,
 ]
 PLANNED_PER_PARTICIPANT_MONTH = [
-    "reminders: due-month index queries and a reminder SMS per unpaid month",
+    "reminders: the sender's work per SMS (profile read, payment order, send claim, pace counter, SNS request); "
+    "the reminder SMS themselves are in the reminders section (assumed price, kept out of the AWS totals)",
+    "the daily lapse-detection job",
 ]
 
 

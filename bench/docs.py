@@ -279,6 +279,118 @@ def _payments_notes(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _reminders_notes(r: dict[str, Any]) -> str:
+    rem = r.get("reminders")
+    if not rem:
+        return "Not measured in this run."
+    budget = _budget(r, "reminder run reads")
+    runs = [
+        "| participants | due | reminders queued | items read | per reminded | index entries per reminded "
+        "| fixed items read | RRU | WRU | AWS calls (run_job + pages) | Scans | wall (moto) | outside AWS calls |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for run in rem["runs"]:
+        runs.append(
+            f"| {run['participants']:,} | {run['due']:,} | {run['reminders_queued']:,} | {run['items_read']:,} | "
+            f"{run['items_read_per_reminded']:g} | {run['index_entries_read_per_reminded']:g} | "
+            f"{run['fixed_items_read']} | {run['dynamodb_rru']:g} | {run['dynamodb_wru']:g} | {_calls(run['calls'])} | "
+            f"{run['scans']} | {run['wall_seconds']:.2f} s | {run['handler_seconds_outside_aws'] * 1000:,.0f} ms |"
+        )
+    plan = rem["plan"]
+    plan_rows = [
+        "| SMS/s | reminders | per day (book window) | days needed | fits "
+        f"{plan['days_before_due']} days | smallest rate for {plan['days_before_due']} days | for 1 day "
+        f"| per day (the {plan['run_at']} run) | days | rate for {plan['days_before_due']} days | for 1 day |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in plan["rates"]:
+        plan_rows.append(
+            f"| {row['rate_per_second']} | {row['reminders']:,} | {row['per_day']:,} | {row['days_needed']} | "
+            f"{'yes' if row['fits'] else '**no**'} | {row['rate_to_fit_plan_days']}/s | {row['rate_to_fit_1_day']}/s | "
+            f"{row['run_per_day']:,} | {row['run_days_needed']} | {row['run_rate_to_fit_plan_days']}/s | "
+            f"{row['run_rate_to_fit_1_day']}/s |"
+        )
+    sms = rem["sms"]
+    kinds = [
+        "| reminder | day | share of active participants | characters | segments | longest values |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k in sms["kinds"]:
+        kinds.append(
+            f"| {k['kind']} | {k['day_of_month']} | {k['share']:.3g} | {k['characters']} | {k['segments']} | "
+            f"{k['longest_characters']} characters, {k['longest_segments']} segment(s) |"
+        )
+    ppm = rem["per_participant_month"]
+    cost_rows = ["| per active participant-month | quantity | USD | note |", "|---|---|---|---|"]
+    for line in ppm["lines"]:
+        cost_rows.append(
+            f"| {line['item']} | {line['quantity']:,.6g} {line['unit']} | {_usd(line['usd'])} | {line['note']} |"
+        )
+    cost_rows.append(
+        f"| reminder SMS (assumed price) | {sms['segments_per_participant_month']:g} segments | "
+        f"{_usd(sms['usd_per_participant_month'])} | Rp{sms['price_per_segment_idr']} a segment "
+        f"(Rp{sms['idr_per_participant_month']:g}) at Rp{sms['idr_per_usd']:,} per USD (assumed) |"
+    )
+    cost_rows.append(f"| **total** | | **{_usd(ppm['total_usd'])}** | |")
+    small, large = rem["runs"][0], rem["runs"][-1]
+    return "\n".join(
+        [
+            f"**{'Met' if budget['met'] else 'Not met'}.** {budget['detail']}.",
+            "",
+            f"One day's dues-reminder run at {rem['run_at']} (the before_due reminder's day and hour), "
+            f"{rem['due_share']:.0%} of the participants unpaid for the month, the rest paid 1 to 12 months ahead, at "
+            f"{rem['rate_per_second']} SMS/s. `python -m bench --only reminders` measures this section alone.",
+            "",
+            "\n".join(runs),
+            "",
+            "- How: a participants table in moto (in-process) with the synthesized template's keys and indexes, "
+            "seeded with profiles built from the stored model as `ParticipantRepository` writes them (`index_keys` "
+            "included; the first 1,000 through BatchWriteItem, the rest as the same items straight into moto's "
+            "backend); the reminder functions' own composition (`functions/reminders/handler.py`, `jobs()`) runs "
+            "`start`, then every page task it queued is handled (`run_page`) until the pages queue is empty, in "
+            f"batches of {rem['page_batch']} as the event source mapping delivers them. Items read are what each "
+            "call returned (a Query's ScannedCount, a GetItem's item); request units are computed from sizes.",
+            f"- The index entries read are exactly the participants reminded (one each) at both sizes; the rest is "
+            f"fixed per run, whatever the table holds: the round's cursors ({small['fixed_items_read']} and "
+            f"{large['fixed_items_read']} items: 16 shards x 2 statuses, each cursor read when the run queues its "
+            "task and again by the page, plus the day's SMS budget item per page with someone to remind). So items read per reminded "
+            f"participant fall as more are due ({small['items_read_per_reminded']:g} -> "
+            f"{large['items_read_per_reminded']:g}), and do not grow with the table.",
+            "- Wall time is on moto, which answers a Query on a global secondary index by walking every item of the "
+            "table: it grows with the table here where DynamoDB's would not. The time outside AWS calls (Perisai's own "
+            f"code) is {small['handler_seconds_outside_aws'] * 1000:,.0f} ms and "
+            f"{large['handler_seconds_outside_aws'] * 1000:,.0f} ms ({small['ms_outside_aws_per_reminded']:g} and "
+            f"{large['ms_outside_aws_per_reminded']:g} ms per reminded participant; the scheduled run's first call "
+            "also loads the books).",
+            "",
+            f"SMS plan for {plan['participants']:,} participants with {plan['unpaid_share']:.3g} unpaid on the 10th "
+            f"(`sms_plan` with the book's window {plan['window']}, {plan['window_seconds']:,} s; "
+            f"plan.days_before_due = {plan['days_before_due']}):",
+            "",
+            "\n".join(plan_rows),
+            "",
+            f"- The daily run starts at {plan['run_at']} (the schedule's hour is the earliest reminder's send_from) and "
+            "`day_budget` gives a day's pages only what is left of the window from then, so each day carries one "
+            "hour less than `sms_plan` counts; the right-hand columns are what the run really plans, and "
+            "`rate_to_fit` understates the rate needed by that much.",
+            "",
+            "Reminders per active participant-month (assumed shares, `bench/reminders.py`) and the SMS segments of "
+            "the real templates rendered with a one-month order's values:",
+            "",
+            "\n".join(kinds),
+            "",
+            f"SMS price: Rp{sms['price_per_segment_idr']} a segment from {sms['price_effective_from']}, from the reminder "
+            f"book, which says: {sms['price_source']}",
+            "",
+            "\n".join(cost_rows),
+            "",
+            f"- AWS lines: the {large['participants']:,}-participant run's work per reminded participant (its fixed work "
+            "included, so an upper bound at a larger scale) times the reminders per participant-month; they are also "
+            "in the cost model's per-participant-month lines. Not included: " + ppm["not_included"] + ".",
+        ]
+    )
+
+
 def _overhead_notes(r: dict[str, Any]) -> str:
     o = r["overhead"]
     met = _budget(r, "handler overhead")["met"]
@@ -375,7 +487,8 @@ def _cost_notes(r: dict[str, Any]) -> str:
             f"SMS), {_usd(sms['usd_per_1000_enrollments'])}. {sms['note']}",
             "",
             f"Per active participant per month: {_usd(ppm['total_usd'])} (storage and point-in-time recovery of the "
-            f"profile, NIK item and index entries). Planned lines: {'; '.join(ppm['planned'])}.",
+            f"profile, NIK item and index entries; the reminder run's AWS work, see the reminders section). Not yet "
+            f"counted: {'; '.join(ppm['planned'])}.",
             "",
             _paid_month_notes(c),
             "",
@@ -440,6 +553,14 @@ def _unconfirmed(c: dict[str, Any]) -> str:
     )
 
 
+def _partial(r: dict[str, Any]) -> str:
+    return "".join(
+        f"- Section {p['section']} re-measured alone at {p['at']} (`{p['command']}`, {p['seconds']:.0f} s); "
+        "the other figures are from the full run\n"
+        for p in r.get("partial_runs", [])
+    )
+
+
 def render(r: dict[str, Any]) -> str:
     m = r["machine"]
     met = sum(b["met"] for b in r["budgets"])
@@ -455,7 +576,7 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
 - Generated: {r["generated_at"]}
 - Machine: {m["nproc"]} CPUs, {m["cpu_model"]}; {m["platform"]}
 - Python: {m["implementation"]} {m["python"]} (the functions run on Lambda's Python 3.14, arm64)
-- Bench run: {r["bench_seconds"]:.0f} s; 1-minute load average {r["load_average_1min"]["start"]} at the
+{_partial(r)}- Bench run: {r["bench_seconds"]:.0f} s; 1-minute load average {r["load_average_1min"]["start"]} at the
   start, {r["load_average_1min"]["end"]} at the end (other work on the machine adds to wall times)
 
 ## Budgets: {met} of {len(r["budgets"])} met
@@ -475,6 +596,10 @@ the same figures are in `bench/results.json`. Every figure comes from one run on
 ### Payments: AWS work per operation
 
 {_payments_notes(r)}
+
+### Dues reminders: items read, the SMS plan and cost
+
+{_reminders_notes(r)}
 
 ### Handler overhead
 

@@ -37,6 +37,7 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
     calls_stable = all(
         size[op]["calls_identical_across_samples"] for size in growth["sizes"] for op in ("enroll", "lookup")
     )
+    reminder = reminder_budget(results)
     return [
         {
             "name": "first request after restore",
@@ -100,7 +101,80 @@ def budgets(results: dict[str, Any]) -> list[dict[str, Any]]:
             "detail": f"{_mb(layer['bytes'])} unzipped"
             + (f"; contains {', '.join(layer['boto_packages'])}" if layer["boto_packages"] else "; no boto3/botocore"),
         },
+        *([reminder] if reminder else []),
     ]
+
+
+def reminder_budget(results: dict[str, Any]) -> dict[str, Any] | None:
+    r = results.get("reminders")
+    if not r:
+        return None
+    runs = r["runs"]
+    small, large = runs[0], runs[-1]
+    scans = sum(run["scans"] for run in runs)
+    entries_one = all(run["index_entries_read_per_reminded"] == 1.0 for run in runs)
+    grows = large["items_read_per_reminded"] > GROWTH_RATIO * small["items_read_per_reminded"]
+    return {
+        "name": "reminder run reads",
+        "budget": "dues reminders: no Scan; one index entry read per participant reminded; items read per "
+        f"participant reminded at {large['participants']:,} <= {GROWTH_RATIO}x that at {small['participants']:,}",
+        "met": not scans and entries_one and not grows and all(run["reminders_queued"] == run["due"] for run in runs),
+        "detail": f"Scans: {scans}; items read per reminded "
+        + ", ".join(f"{run['items_read_per_reminded']:g} at {run['participants']:,}" for run in runs)
+        + "; index entries per reminded "
+        + ", ".join(f"{run['index_entries_read_per_reminded']:g}" for run in runs),
+    }
+
+
+def reminder_rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    r = results.get("reminders")
+    if not r:
+        return []
+    out: list[tuple[str, str, str, str, str]] = []
+    section = f"7 dues reminders ({r['due_share']:.0%} unpaid, run {r['run_at']})"
+    for run in r["runs"]:
+        out.append(
+            (
+                section,
+                f"run over {run['participants']:,} participants",
+                f"{run['reminders_queued']:,} reminders queued of {run['due']:,} due; {run['items_read']:,} items read "
+                f"= {run['items_read_per_reminded']:g} per reminded ({run['index_entries_read_per_reminded']:g} index "
+                f"entries + {run['fixed_items_read']} fixed); {run['dynamodb_rru']:g} RRU, {run['dynamodb_wru']:g} WRU; "
+                f"Scans {run['scans']}; wall {run['wall_seconds']:.2f} s on moto "
+                f"({run['handler_seconds_outside_aws'] * 1000:,.0f} ms outside AWS calls)",
+                "no Scan; 1 index entry per reminded",
+                _status(run["scans"] == 0 and run["index_entries_read_per_reminded"] == 1.0),
+            )
+        )
+    plan = r["plan"]
+    for row in plan["rates"]:
+        out.append(
+            (
+                section,
+                f"SMS plan: {plan['participants']:,} participants, {plan['unpaid_share']:.3g} unpaid, "
+                f"{row['rate_per_second']} SMS/s",
+                f"{row['days_needed']} day(s) at {row['per_day']:,}/day ({plan['window']}); smallest rate for "
+                f"{plan['days_before_due']} days {row['rate_to_fit_plan_days']}/s, for 1 day {row['rate_to_fit_1_day']}/s "
+                f"(the {plan['run_at']} run's day: {row['run_per_day']:,}/day, {row['run_days_needed']} day(s), "
+                f"{row['run_rate_to_fit_plan_days']}/s and {row['run_rate_to_fit_1_day']}/s)",
+                f"within {plan['days_before_due']} days",
+                _status(row["fits"]),
+            )
+        )
+    ppm = r["per_participant_month"]
+    sms = r["sms"]
+    out.append(
+        (
+            section,
+            "per active participant-month",
+            f"AWS {_usd(ppm['aws_usd'])} + SMS {sms['segments_per_participant_month']:g} segments x "
+            f"Rp{sms['price_per_segment_idr']} = Rp{sms['idr_per_participant_month']:g} ({_usd(sms['usd_per_participant_month'])}, "
+            f"assumed price) = {_usd(ppm['total_usd'])}",
+            "",
+            "",
+        )
+    )
+    return out
 
 
 # -- formatting helpers -------------------------------------------------------------------------
@@ -331,6 +405,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     )
     for name, f in sizes["functions"].items():
         out.append((section, f"functions/{name}", _kb(f["bytes"]), "", ""))
+
+    out.extend(reminder_rows(results))
 
     for b in results["budgets"]:
         out.append(("budgets", b["name"], b["detail"], b["budget"], _status(b["met"])))

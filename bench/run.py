@@ -8,12 +8,14 @@ import copy
 import json
 import os
 import platform
+import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, growth, operations, overhead, report, sizes
+from bench import coldstart, cost, growth, operations, overhead, reminders, report, sizes
 from bench.common import DOC, FUNCTION_HANDLERS, RESULTS, StdoutSink, progress
 from bench.stack import PARTNER_KEY, Stack, start, stop
 
@@ -80,7 +82,14 @@ def _cold_start_inputs(stack: Stack) -> tuple[dict[str, dict[str, str]], dict[st
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
+    parser.add_argument(
+        "--only",
+        choices=["reminders"],
+        help="measure only this section (synthesizes the stack for its table), merged into bench/results.json",
+    )
     args = parser.parse_args(argv)
+    if args.only:
+        return _only(args.only, not args.no_docs)
     started = time.perf_counter()
     results: dict[str, Any] = {
         "generated_at": datetime.now(UTC).replace(microsecond=0).isoformat(),
@@ -101,6 +110,10 @@ def main(argv: list[str] | None = None) -> int:
             template, key_of = stack.template, dict(stack.key_of)
         finally:
             stop(stack)
+    progress("reminders")
+    results["reminders"] = reminders.measure(
+        reminders.participants_table(template), memory_mb=reminders.reminder_pages_memory(template)
+    )
     progress("deployment sizes")
     results["sizes"] = sizes.measure()
     results["function_memory_mb"] = memory
@@ -118,5 +131,41 @@ def main(argv: list[str] | None = None) -> int:
         from bench import docs
 
         DOC.write_text(docs.render(results))
+        print(f"wrote {DOC.relative_to(DOC.parents[1])}")
+    return 0
+
+
+def _only(section: str, docs: bool) -> int:
+    """One section re-measured; every other figure stays as the last full run left it."""
+    from bench.stack import _tables, function_key
+    from local_runtime.template import load
+    from perisai_infra.synth import synthesize
+
+    started = time.perf_counter()
+    results: dict[str, Any] = json.loads(RESULTS.read_text())
+    progress("synthesizing the stack (cdk-nag included)")
+    _, template = synthesize(Path(tempfile.mkdtemp(prefix="bench-cdk-")))
+    assert _tables(template)
+    if section == "reminders":
+        results["reminders"] = reminders.measure(
+            reminders.participants_table(template), memory_mb=reminders.reminder_pages_memory(template)
+        )
+    key_of = {k: function_key(f.source, f.handler) for k, f in load(template).functions.items()}
+    results["cost"] = cost.model(results, template, results["function_memory_mb"], key_of)
+    results["budgets"] = report.budgets(results)
+    results.setdefault("partial_runs", []).append(
+        {
+            "section": section,
+            "at": datetime.now(UTC).replace(microsecond=0).isoformat(),
+            "seconds": round(time.perf_counter() - started, 1),
+            "command": f"python -m bench --only {section}",
+        }
+    )
+    RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    print(report.table(results))
+    if docs:
+        from bench import docs as docs_module
+
+        DOC.write_text(docs_module.render(results))
         print(f"wrote {DOC.relative_to(DOC.parents[1])}")
     return 0
