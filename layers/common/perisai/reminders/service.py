@@ -230,7 +230,7 @@ class ReminderJobs:
                     last_day_to_pay=now_standing.last_day_to_pay or today,
                     at=at,
                 )
-                return updated, [DomainEvent("ParticipantInArrears", detail)]  # type: ignore[arg-type]  # a Model with event_id is an EventDetail
+                return updated, [DomainEvent("ParticipantInArrears", detail)]
             detail = ParticipantLapsed(
                 event_id=str(uuid.uuid4()),
                 participant_id=current.participant_id,
@@ -240,7 +240,7 @@ class ReminderJobs:
                 lapsed_on=today,
                 at=at,
             )
-            return updated, [DomainEvent("ParticipantLapsed", detail)]  # type: ignore[arg-type]  # a Model with event_id is an EventDetail
+            return updated, [DomainEvent("ParticipantLapsed", detail)]
 
         modify(self.participants, participant_id, change)
         return changed
