@@ -29,7 +29,8 @@ from perisai.reminders.repository import JobQueue, SendRate
 from perisai.reminders.service import ReminderSender, SendLater
 from perisai.settings import RemindersEnv
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# A batch held whole for quiet hours is not a function error (no error alarm every night).
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache
@@ -44,6 +45,7 @@ def sender() -> ReminderSender:
         pace=SendRate(env.participants_table, env.sms_rate_per_second),
         book=ReminderBook.packaged(),
         rate_book=rate_book,
+        clock=clock.now,
     )
 
 

@@ -103,6 +103,14 @@ class LocalCloud:
         for logical_id in self.model.keys:
             meta = self.client("kms").create_key(Description=f"local {logical_id}")["KeyMetadata"]
             self.physical[logical_id] = {"Ref": meta["KeyId"], "Arn": meta["Arn"]}
+        for logical_id in self.model.buckets:
+            name = f"local-{logical_id.lower()}"[:63]
+            self.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            self.physical[logical_id] = {
+                "Ref": name,
+                "Arn": f"arn:aws:s3:::{name}",
+                "RegionalDomainName": f"{name}.s3.{REGION}.amazonaws.com",
+            }
         local_values = self.local_secret_values()
         for logical_id, props in self.model.secrets.items():
             secret = self.client("secretsmanager").create_secret(

@@ -113,6 +113,10 @@ def requests_of_call(
             )
             for bus in sorted(buses)
         ]
+    if service == "s3" and operation == "ListObjectsV2":
+        return [Request("s3:ListBucket", f"arn:aws:s3:::{params.get('Bucket', '')}")]
+    if service == "s3" and "Bucket" in params and "Key" in params:
+        return [Request(f"s3:{operation}", f"arn:aws:s3:::{params['Bucket']}/{params['Key']}")]
     if service == "sqs" and operation in _SQS_BATCH_ACTIONS:
         # IAM authorizes SQS batch calls by the single-message action.
         return [Request(f"sqs:{_SQS_BATCH_ACTIONS[operation]}", None)]

@@ -173,6 +173,7 @@ class StackModel:
     mappings: list[EventSourceMapping] = field(default_factory=list)
     schedules: dict[str, Schedule] = field(default_factory=dict)
     keys: list[str] = field(default_factory=list)
+    buckets: list[str] = field(default_factory=list)
     secrets: dict[str, dict[str, Any]] = field(default_factory=dict)
     usage_plans: dict[str, UsagePlan] = field(default_factory=dict)
     stage: str = "live"
@@ -220,6 +221,7 @@ def load(template: dict[str, Any]) -> StackModel:
 
     model.tables = [TableSpec(k, v["Properties"]) for k, v in model.of_type("AWS::DynamoDB::Table").items()]
     model.keys = list(model.of_type("AWS::KMS::Key"))
+    model.buckets = list(model.of_type("AWS::S3::Bucket"))
     model.secrets = {k: v.get("Properties", {}) for k, v in model.of_type("AWS::SecretsManager::Secret").items()}
     model.queues = {k: v.get("Properties", {}) for k, v in model.of_type("AWS::SQS::Queue").items()}
     model.buses = {k: v["Properties"]["Name"] for k, v in model.of_type("AWS::Events::EventBus").items()}

@@ -72,8 +72,12 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/payments/midtrans", "payment_callback", authorized=False),
     Route("POST", "/v1/payments/xendit", "payment_callback", authorized=False),
     Route("POST", "/v1/payments/channel", "payment_callback", authorized=False),
-    Route("POST", "/v1/claims", "claims"),
+    Route("POST", "/v1/claims", "claims", required_headers=("Idempotency-Key",)),
     Route("GET", "/v1/claims/{claim_id}", "claims"),
+    Route("POST", "/v1/claims/{claim_id}/decision", "claims"),
+    Route("POST", "/v1/claims/{claim_id}/payout", "claims"),
+    Route("POST", "/v1/claims/{claim_id}/documents", "claims"),
+    Route("GET", "/v1/participants/{participant_id}/claims", "claims"),
 )
 
 # $context.error.messageString arrives already quoted; the other values are quoted here.

@@ -31,18 +31,22 @@ class Job:
     built: bool  # a job not built yet is defined but disabled
 
 
-def _reminder_start() -> tuple[str, str]:
-    """The dues-reminder run starts at the earliest time a reminder may go out (reminder book data)."""
+def _reminder_hours() -> str:
+    """Every hour of the SMS window from the earliest time a reminder may go out (reminder book
+    data): each run opens the rules whose day and time have come, and resumes rounds carried over."""
     book = json.loads((LAYER_SOURCE / "perisai/domain/data/reminders.json").read_text(encoding="utf-8"))
-    hour, minute = min(rule["send_from"] for rule in book["reminders"]).split(":")
-    return str(int(hour)), str(int(minute))
+    first = min(int(rule["send_from"].split(":")[0]) for rule in book["reminders"])
+    last = int(book["sms"]["quiet_from"].split(":")[0]) - 1
+    return f"{first}-{last}"
 
 
 JOBS: tuple[Job, ...] = (
     Job(
         "dues-reminders",
-        *_reminder_start(),
-        "Daily: opens the day's reminder rounds (the book's days) and resumes rounds carried over",
+        _reminder_hours(),
+        "0",
+        "Hourly in the SMS window: opens the reminder rounds whose day and time have come (the "
+        "reminder book) and resumes rounds carried over",
         built=True,
     ),
     Job(

@@ -3,6 +3,8 @@ queue and its paced sender, each function with exactly the grants it uses."""
 
 from __future__ import annotations
 
+import math
+
 from aws_cdk import Duration, Names
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sqs as sqs
@@ -25,6 +27,8 @@ class RemindersConstruct(Construct):
     def __init__(self, scope: Construct, id_: str, *, fns: FunctionsConstruct, data: DataConstruct) -> None:
         super().__init__(scope, id_)
         rate = str(self.node.try_get_context("smsRatePerSecond") or DEFAULT_SMS_RATE_PER_SECOND)
+        # The sender ID registered with the Indonesian operators (3-11 alphanumeric).
+        sender_id = str(self.node.try_get_context("smsSenderId") or "PERISAI")
         table = data.participants
 
         # Page tasks: one index page each. Visible again after 6 x the worker's timeout (AWS's
@@ -43,7 +47,7 @@ class RemindersConstruct(Construct):
             "REMINDER_PAGES_QUEUE_URL": self.pages.queue_url,
             "REMINDER_SMS_QUEUE_URL": self.sms.queue_url,
             "SMS_RATE_PER_SECOND": rate,
-            "SMS_SENDER_ID": "PERISAI",
+            "SMS_SENDER_ID": sender_id,
         }
 
         self.jobs = fns.add(
@@ -87,7 +91,8 @@ class RemindersConstruct(Construct):
         )
         allow(pages, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.table_arn], leading_keys=["SMSBUDGET#*"])
         allow(pages, ["sqs:SendMessage"], [self.pages.queue_arn, self.sms.queue_arn])
-        self._consume(pages, self.pages, batch_size=10, max_concurrency=4)
+        # Five pages of at most 200 participants: a status page's writes stay well inside the timeout.
+        self._consume(pages, self.pages, batch_size=5, max_concurrency=4)
 
         sender = fns.add(
             FunctionSpec(
@@ -123,8 +128,9 @@ class RemindersConstruct(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
         )
-        # Two consumers at most; the shared pace (SendRate) holds the rate whatever the concurrency.
-        self._consume(sender, self.sms, batch_size=10, max_concurrency=2)
+        # One consumer per ~5 SMS a second (each send is a few DynamoDB calls and an SNS publish),
+        # at least two; the shared pace (SendRate) holds the rate whatever the concurrency.
+        self._consume(sender, self.sms, batch_size=10, max_concurrency=max(2, math.ceil(int(rate) / 5)))
 
     def _queue(self, fns: FunctionsConstruct, name: str, *, visibility: Duration, receives: int) -> sqs.Queue:
         dead_letters = fns.dead_letter_queue(f"{name}DeadLetters")

@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from perisai_infra.api import ApiConstruct
+from perisai_infra.claims import ClaimsConstruct
 from perisai_infra.data import DataConstruct
 from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
@@ -118,14 +119,21 @@ class PerisaiStack(Stack):
             ["secretsmanager:GetSecretValue"],
             [secret.secret_arn for secret in data.provider_secrets],
         )
+        claim_documents = ClaimsConstruct(self, "Claims", data=data)
         claims = fns.add(
             FunctionSpec(
                 "claims",
                 "claims",
                 "handler.handler",
-                "JKK, JKM and JHT claims (not built yet: 501)",
-            )
+                "JKK, JKM and JHT claims: eligibility, benefits, decisions, payouts, documents",
+            ),
+            {
+                "PARTICIPANTS_TABLE": data.participants.table_name,
+                "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+                "CLAIM_DOCUMENTS_BUCKET": claim_documents.documents.bucket_name,
+            },
         )
+        claim_documents.grant(claims)
         reminders = RemindersConstruct(self, "Reminders", fns=fns, data=data)
         jobs = reminders.jobs
 

@@ -77,6 +77,28 @@ def test_a_body_json_cannot_read_is_400_malformed_json(api: Api, body: str) -> N
     assert response.json()["error"] == "malformed_json"
 
 
+@pytest.mark.parametrize("path", ["/v1/participants", "/v1/participants/PST-000000000000/payment-orders"])
+@pytest.mark.parametrize("body", ["[{}]", "[valid enrollment]", '"text"', "42", "true"])
+def test_a_body_that_is_not_an_object_is_422_naming_the_body(api: Api, path: str, body: str) -> None:
+    worker = enrollment()
+    if body == "[valid enrollment]":
+        body = json.dumps([worker])  # Powertools alone would validate the first item and enroll it
+    response = api.http.post(
+        api.base + path,
+        data=body,
+        headers={
+            **PARTNER,
+            "Idempotency-Key": f"not-an-object-{hash((path, body))}",
+            "Content-Type": "application/json",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["fields"][0]["field"] == "body"
+    lookup = api.get("/v1/participants", PARTNER, params={"nik": worker["nik"]})
+    assert lookup.status_code == 404, lookup.text  # nobody was enrolled
+
+
 # -- 3. a retried reactivation answers as the first attempt did ------------------------------
 
 

@@ -199,7 +199,13 @@ def functions(template_json: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _function_by_source(functions: dict[str, dict[str, Any]], source: str) -> str:
-    matches = [k for k, r in functions.items() if r.get("Metadata", {}).get(SOURCE_METADATA) == source]
+    """``functions/<folder>``, or ``functions/<folder>#<handler>`` where a folder builds several."""
+    folder, _, handler = source.partition("#")
+    matches = [
+        k
+        for k, r in functions.items()
+        if r.get("Metadata", {}).get(SOURCE_METADATA) == folder and (not handler or _props(r)["Handler"] == handler)
+    ]
     assert len(matches) == 1, f"expected one function built from {source}, found {matches}"
     return matches[0]
 
@@ -571,8 +577,47 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries and resolved RECON#* items (below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
     },
-    "functions/claims": set(),
-    "functions/reminders": {"sqs:SendMessage"},  # its asynchronous-invocation DLQ
+    "functions/claims": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",  # the claim, its guard, heir-phone item and outbox: transactions of Puts
+        "dynamodb:UpdateItem",  # the agent claim counters (below), idempotency records
+        "dynamodb:Query",  # the ledger and a participant's claims, on the base table
+        "dynamodb:DeleteItem",  # idempotency records only (below)
+        "s3:PutObject",  # presigned uploads under claims/ (below)
+        "s3:ListBucket",  # which documents arrived
+    },
+    "functions/reminders#handler.run_job": {
+        "sqs:SendMessage",  # page tasks; its asynchronous-invocation DLQ
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",
+    },
+    "functions/reminders#handler.process_pages": {
+        "dynamodb:Query",  # the by_due_month index only (below)
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",  # the day's SMS budget
+        "sqs:SendMessage",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
+    "functions/reminders#sender.send": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:Query",  # the ledger range a rebate reads
+        "sns:Publish",
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",  # holds a reminder through quiet hours
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
     "functions/outbox_relay": {
         "events:PutEvents",
         "dynamodb:ListStreams",
@@ -617,6 +662,43 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
             for a in ("PutItem", "UpdateItem", "DeleteItem")
         ),
     },
+    "functions/claims": {
+        *(
+            (
+                f"dynamodb:{a}",
+                "ParticipantsTableName",
+                ("PARTICIPANT#*", "CLAIM#*", "HEIRPHONE#*", "AGENTCLAIMS#*", "OUTBOX#*"),
+            )
+            for a in ("GetItem", "PutItem")
+        ),
+        ("dynamodb:UpdateItem", "ParticipantsTableName", ("AGENTCLAIMS#*",)),
+        ("dynamodb:Query", "ParticipantsTableName", None),
+        *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+    },
+    "functions/reminders#handler.run_job": {
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("REMINDERS#*",)) for a in ("GetItem", "PutItem", "DeleteItem")),
+        ("dynamodb:Query", "ParticipantsTableName", None),
+    },
+    "functions/reminders#handler.process_pages": {
+        ("dynamodb:Query", "index:ParticipantsTableName/by_due_month", None),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("PARTICIPANT#*", "OUTBOX#*", "REMINDERS#*"))
+            for a in ("GetItem", "PutItem")
+        ),
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("SMSBUDGET#*",)) for a in ("GetItem", "UpdateItem")),
+    },
+    "functions/reminders#sender.send": {
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("PARTICIPANT#*", "ORDER#*", "PAYCODE#*"))
+            for a in ("GetItem", "PutItem")
+        ),
+        ("dynamodb:Query", "ParticipantsTableName", None),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("NOTIFICATION#*",))
+            for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+        ),
+        ("dynamodb:UpdateItem", "ParticipantsTableName", ("SMSRATE#*",)),
+    },
     "functions/outbox_relay": {
         ("dynamodb:ListStreams", "*", None),
         *(
@@ -643,7 +725,7 @@ def test_each_role_names_exactly_the_actions_its_function_uses(
 def test_each_role_names_exactly_the_tables_and_keys_it_touches(
     source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]], tables: dict[str, str]
 ) -> None:
-    """No index ARN (enroll queries none; the due-month index projects phone numbers), and a
+    """No index ARN but the reminder page worker's by_due_month (it projects phone numbers), and a
     function writing only its own items is held to their partition keys (dynamodb:LeadingKeys)."""
     names = {table_id: output for output, table_id in tables.items()}
     role_id = _role_of(functions[_function_by_source(functions, source)])
@@ -652,7 +734,8 @@ def test_each_role_names_exactly_the_tables_and_keys_it_touches(
         dynamodb = [a for a in _as_list(statement.get("Action")) if a.startswith("dynamodb:")]
         if not dynamodb:
             continue
-        assert "/index/" not in json.dumps(statement.get("Resource")), f"{source} names an index: {statement}"
+        # Only the reminder page worker reads an index: by_due_month, the one the jobs query.
+        index_arns = [r for r in _as_list(statement.get("Resource")) if "/index/" in json.dumps(r)]
         condition = statement.get("Condition")
         leading = None
         if condition:
@@ -662,6 +745,10 @@ def test_each_role_names_exactly_the_tables_and_keys_it_touches(
         for resource in _as_list(statement.get("Resource")):
             if resource == "*":
                 where = "*"
+            elif resource in index_arns:
+                parts = resource["Fn::Join"][1]
+                table_id = parts[0]["Fn::GetAtt"][0]
+                where = f"index:{names[table_id]}/{''.join(p for p in parts[1:] if isinstance(p, str)).removeprefix('/index/')}"
             else:
                 table_id, attribute = resource["Fn::GetAtt"]
                 where = names[table_id] if attribute == "Arn" else f"stream:{names[table_id]}"
@@ -951,7 +1038,7 @@ def test_schedule(name: str, template_json: dict[str, Any], template: Template) 
     assert len(schedules) == 1, f"schedule {name} missing"
     props = schedules[0]
     assert props.get("ScheduleExpressionTimezone") == "Asia/Jakarta"
-    assert props.get("State") == "DISABLED", f"{name} must stay disabled until its job is built"
+    assert props.get("State") == "ENABLED", f"{name} is built: its schedule runs"
     target = props["Target"]
     dlq = _target_id(target.get("DeadLetterConfig", {}).get("Arn"))
     assert template_json["Resources"].get(dlq or "", {}).get("Type") == "AWS::SQS::Queue", "no DLQ on the target"
@@ -962,7 +1049,7 @@ def test_schedule(name: str, template_json: dict[str, Any], template: Template) 
         {
             "Name": name,
             "ScheduleExpressionTimezone": "Asia/Jakarta",
-            "State": "DISABLED",
+            "State": "ENABLED",
             "Target": Match.object_like({"DeadLetterConfig": Match.any_value(), "RetryPolicy": Match.any_value()}),
         },
     )

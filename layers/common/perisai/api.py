@@ -175,6 +175,11 @@ def _unreadable_body(event: Mapping[str, Any]) -> dict[str, Any] | None:
         document = json.loads(body)
     except (ValueError, RecursionError):
         return _refused(400, "malformed_json", "request body is not valid JSON")
+    if document is not None and not isinstance(document, dict):
+        # Every body this API takes is an object; Powertools would validate only the first item
+        # of an array against the route's model and let the request through.
+        message = "request body must be a JSON object"
+        return _refused(422, "validation_error", message, [FieldErrorBody(field="body", message=message)])
     bound = max_amount_rupiah()
     fields = [FieldErrorBody(field=path, message=f"must be at most {bound}") for path in _oversized(document, bound)]
     if fields:
@@ -217,6 +222,8 @@ def build_resolver() -> APIGatewayRestResolver:
         errors.DomainValidationError: _invalid_domain,
         errors.NotFound: _simple_handler(404, "not_found"),
         errors.AlreadyEnrolled: _simple_handler(409, "already_enrolled"),
+        errors.ClaimAlreadyFiled: _simple_handler(409, "claim_exists"),
+        errors.ClaimStateConflict: _simple_handler(409, "invalid_transition"),
         errors.Forbidden: _simple_handler(403, "forbidden"),
         errors.IdempotencyKeyReused: _simple_handler(422, "idempotency_key_reused"),
         errors.RequestInProgress: _simple_handler(409, "request_in_progress"),

@@ -9,6 +9,8 @@ from perisai.domain.errors import DomainError, DomainValidationError, FieldError
 
 __all__ = [
     "AlreadyEnrolled",
+    "ClaimAlreadyFiled",
+    "ClaimStateConflict",
     "DependencyUnavailable",
     "DomainError",
     "DomainValidationError",
@@ -37,6 +39,19 @@ class AlreadyEnrolled(DomainError):
 
     def __init__(self) -> None:
         super().__init__("a participant with this NIK is already enrolled")
+
+
+class ClaimAlreadyFiled(DomainError):
+    """One claim per participant, type and incident: this one exists (its id is named)."""
+
+    def __init__(self, claim_id: str = "") -> None:
+        named = f": {claim_id}" if claim_id else ""
+        super().__init__(f"a claim of this type for this incident already exists{named}")
+        self.claim_id = claim_id
+
+
+class ClaimStateConflict(DomainError):
+    """The claim is not in a state that allows this step (e.g. paying out a rejected claim)."""
 
 
 class Forbidden(DomainError):

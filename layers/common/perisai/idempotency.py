@@ -10,7 +10,13 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from perisai.errors import AlreadyEnrolled, DependencyUnavailable, IdempotencyKeyReused, RequestInProgress
+from perisai.errors import (
+    AlreadyEnrolled,
+    ClaimAlreadyFiled,
+    DependencyUnavailable,
+    IdempotencyKeyReused,
+    RequestInProgress,
+)
 
 RECORD_TTL_SECONDS = 24 * 3600  # covers client retries across a working day
 
@@ -19,7 +25,7 @@ RECORD_TTL_SECONDS = 24 * 3600  # covers client retries across a working day
 # deletes the record when the function raises, freeing the key, and a *different* request sent
 # later under the same key would run (and could enroll someone). Retryable failures
 # (DependencyUnavailable) still free the key.
-FINAL_REFUSALS: dict[str, type[Exception]] = {"AlreadyEnrolled": AlreadyEnrolled}
+FINAL_REFUSALS: dict[str, type[Exception]] = {"AlreadyEnrolled": AlreadyEnrolled, "ClaimAlreadyFiled": ClaimAlreadyFiled}
 _REFUSED = "__refused__"
 
 

@@ -75,3 +75,9 @@ class RemindersEnv(Environment):
     # The SMS provider's per-country pace (AWS: 10 per second until raised), held across senders.
     sms_rate_per_second: int = Field(alias="SMS_RATE_PER_SECOND", default=10, ge=1, le=10_000)
     sms_sender_id: str = Field(alias="SMS_SENDER_ID", default="PERISAI", pattern=r"^[A-Za-z0-9]{3,11}$")
+
+
+class ClaimsEnv(Environment):
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    claim_documents_bucket: str = Field(alias="CLAIM_DOCUMENTS_BUCKET", min_length=3)

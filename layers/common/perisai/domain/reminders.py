@@ -104,6 +104,7 @@ class ReminderRule(_Data):
         due: date,
         months_owed: int,
         last_day: date | None,
+        months_billed: int = 1,
     ) -> str:
         text = self.template.format_map(
             {
@@ -112,6 +113,7 @@ class ReminderRule(_Data):
                 "code": code,
                 "due": f"{due.day:02d}/{due.month:02d}",
                 "months_owed": str(months_owed),
+                "months_billed": str(months_billed),
                 "last_day": last_day.strftime("%d/%m/%Y") if last_day else "-",
             }
         )
@@ -140,6 +142,7 @@ class ReminderBook(_Data):
                 code="9" * 16,
                 due=date(2026, 12, 28),
                 months_owed=12,
+                months_billed=12,
                 last_day=date(2026, 12, 28),
             )
         return rules

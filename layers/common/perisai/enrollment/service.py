@@ -227,6 +227,17 @@ class EnrollmentService:
             if participant.covered_through is None and now_standing.status == "arrears"
             else now_standing.status
         )
+        if participant.status == "ended":
+            # A claim ended the participation: nothing is owed and nothing can be paid.
+            return ParticipantView(
+                **participant.model_dump(include=_VIEW_FIELDS - {"status", "next_dues_month"}),
+                status="ended",
+                next_dues_month=next_month,
+                months_owed=0,
+                last_day_to_pay=None,
+                agent_code=participant.agent_code,
+                next_dues=self._dues_of(participant, next_month),
+            )
         return ParticipantView(
             **participant.model_dump(include=_VIEW_FIELDS - {"status", "next_dues_month"}),
             status=status,

@@ -12,7 +12,8 @@ from typing import Literal
 from perisai.domain.programs import PayerType, Program, Sector
 from perisai.models import StoredModel
 
-ParticipantStatus = Literal["pending_payment", "active", "arrears", "lapsed"]
+# ended: a claim (death, or JHT paid out on stopping work) ended the participation for good.
+ParticipantStatus = Literal["pending_payment", "active", "arrears", "lapsed", "ended"]
 
 
 class StoredPayer(StoredModel):

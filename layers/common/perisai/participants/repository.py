@@ -55,7 +55,7 @@ def index_keys(participant: Participant) -> dict[str, str]:
         "gsi1pk": f"PARTNER#{participant.partner_id}",
         "gsi1sk": f"ENROLLED#{participant.enrolled_at.isoformat()}#{participant.participant_id}",
     }
-    if participant.status != "lapsed":
+    if participant.status not in ("lapsed", "ended"):
         # Sparse: only participants who still owe a month are in the due-month index. The sort
         # key leads with the status, so a job reads one status of one month (begins_with) and
         # a participant it moves to another status leaves the range it reads.

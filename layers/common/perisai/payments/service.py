@@ -108,10 +108,17 @@ class PaymentService:
     # -- orders ---------------------------------------------------------------
 
     def open_order(
-        self, participant_id: str, months: int, partner: Partner, now: datetime
+        self, participant_id: str, months: int, partner: Partner, now: datetime, payable_until: datetime | None = None
     ) -> tuple[PaymentOrderView, bool]:
-        """The order for the participant's next ``months`` unpaid dues months; (order, created)."""
+        """The order for the participant's next ``months`` unpaid dues months; (order, created).
+
+        ``payable_until``: the order must stay payable at least until then (a reminder's code must
+        last to the deadline the SMS states), longer than the policy's default lifetime if need be.
+        """
+        lasts_until = max(now + timedelta(hours=self.rate_book.policies.payment_order_ttl_hours), payable_until or now)
         participant = self._visible(participant_id, partner)
+        if participant.status == "ended":
+            raise DomainValidationError.single("participant_id", "the participation has ended (a claim ended it)")
         policies = self.rate_book.policies
         billed = [
             str(m)
@@ -129,6 +136,7 @@ class PaymentService:
         if (
             existing is not None
             and existing.status == "open"
+            and existing.payable_until >= (payable_until or now)
             and existing.payable_until > now
             and existing.months == billed
         ):
@@ -147,7 +155,7 @@ class PaymentService:
                 amount=sum(line.total for line in lines) - sum(r.amount for r in rebates),
                 status="open",
                 created_at=now,
-                payable_until=now + timedelta(hours=policies.payment_order_ttl_hours),
+                payable_until=lasts_until,
             )
             try:
                 self.store.create_order(order, now)

@@ -20,9 +20,9 @@ participant, month and kind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Protocol
 
 from perisai.clock import JAKARTA
@@ -111,7 +111,13 @@ class ReminderJobs:
         opened = self._open_rounds(today, at)
         budget_day, _ = day_budget(at, self.book.sms, self.rate_per_second)
         tasks = []
-        for round_ in self.rounds.open_rounds():
+        # Newest first: the due day's reminders go before what is left of the 10th's.
+        for round_ in sorted(self.rounds.open_rounds(), key=lambda r: r.started_on, reverse=True):
+            if self._expired(round_, today):
+                # What such a round has not sent yet no longer fits its text (the due date has
+                # passed, or a newer month's arrears round took over): the next round reaches them.
+                self.rounds.close_round(round_.round_id)
+                continue
             cursors = self.rounds.cursors(round_.round_id)
             if cursors and all(c.state == "done" for c in cursors):
                 self.rounds.close_round(round_.round_id)
@@ -140,10 +146,21 @@ class ReminderJobs:
                 self.rounds.move_cursor(cursor.model_copy(update={"state": "running", "updated_at": now}), task.after)
         return {"rounds_opened": opened, "page_tasks": len(tasks)}
 
+    def _expired(self, round_: ReminderRound, today: date) -> bool:
+        month = DuesMonth.parse(round_.month)
+        try:
+            audience = self.book.rule(round_.kind).audience
+        except KeyError:
+            return True  # a kind the book no longer has
+        if audience == "unpaid_current":
+            return today > month.due_date(self.rate_book)
+        return DuesMonth.of(today) > month
+
     def _open_rounds(self, today: date, at: datetime) -> int:
         opened = 0
         window = self.rate_book.policies.arrears_window_months
-        for rule in self.book.rules_on(today):
+        # A rule opens on its day once its time has come (the schedule runs hourly).
+        for rule in (r for r in self.book.rules_on(today) if r.send_from <= at.time().replace(tzinfo=None)):
             month = str(DuesMonth.of(today))
             round_ = ReminderRound(round_id=f"{rule.kind}#{month}", kind=rule.kind, month=month, started_on=today)
             cursors = [
@@ -199,6 +216,8 @@ class ReminderJobs:
         def change(current: Participant) -> tuple[Participant, list[DomainEvent]] | None:
             nonlocal changed
             now_standing = _standing(current, today, policies.due_day_of_month, policies.arrears_window_months)
+            if current.status == "ended":
+                return None  # a claim ended it: no job moves it again
             # Never paid: no protection to end, so pending_payment until lapsed (as the view shows).
             never_paid_arrears = current.covered_through is None and now_standing.status == "arrears"
             if (
@@ -286,10 +305,12 @@ class ReminderJobs:
                 "updated_at": now,
             }
         )
+        if state == "running":
+            # Queued before the cursor moves: a failure in between retries this page (its SMS are
+            # sent once by their claims); never a moved cursor with no task to go on.
+            self.tasks.send([task.model_copy(update={"after": after})])
         if not self.rounds.move_cursor(moved, task.after):
             return "stale page task (a duplicate got there first)"
-        if state == "running":
-            self.tasks.send([task.model_copy(update={"after": after})])
         return f"planned {len(sending)} reminders for {budget_day}, {state}"
 
 
@@ -320,7 +341,7 @@ class ParticipantReader(Protocol):
 
 class OrderOpener(Protocol):
     def open_order(
-        self, participant_id: str, months: int, partner: Partner, now: datetime
+        self, participant_id: str, months: int, partner: Partner, now: datetime, payable_until: datetime | None = None
     ) -> tuple[PaymentOrderView, bool]: ...
 
 
@@ -341,6 +362,7 @@ class ReminderSender:
     pace: Pace
     book: ReminderBook
     rate_book: RateBook
+    clock: Callable[[], datetime]
 
     def remind(self, message: ReminderMessage, delivery: Delivery, now: datetime) -> str:
         at = now.astimezone(JAKARTA)
@@ -351,6 +373,8 @@ class ReminderSender:
             return "participant not found"
         if participant.sms_opt_out:
             return "opted out"
+        if participant.status == "ended":
+            return "participation ended"
         if self.sms.was_sent(message.notification_id):
             return str(SendOutcome.ALREADY_HANDLED)
         rule = self.book.rule(message.kind)
@@ -367,21 +391,29 @@ class ReminderSender:
                 return f"not in arrears ({now_standing.status})"
             # Orders bill 1, 3, 6 or 12 months: the fewest that clear what is owed.
             months = next(n for n in ORDER_MONTH_COUNTS if n >= now_standing.months_owed)
+        month = DuesMonth.parse(message.month)
+        deadline = month.due_date(self.rate_book) if rule.audience == "unpaid_current" else now_standing.last_day_to_pay
         order, _ = self.payments.open_order(
             participant.participant_id,
             months,
             # Opened on the participant's own channel, so their partner sees and collects it.
             Partner(participant.partner_id, participant.channel, frozenset({"pay"})),
             now,
+            # The code stays payable to the end of the deadline the SMS states.
+            payable_until=datetime.combine(deadline or at.date(), time(23, 59, 59), tzinfo=JAKARTA),
         )
-        month = DuesMonth.parse(message.month)
         text = rule.render(
             month=month,
             amount=order.amount,
             code=order.payment_code,
             due=month.due_date(self.rate_book),
             months_owed=now_standing.months_owed,
+            months_billed=len(order.months),
             last_day=now_standing.last_day_to_pay,
         )
         self.pace.acquire()
+        sending_at = self.clock().astimezone(JAKARTA)
+        if not self.book.sms.allows(sending_at):
+            # The wait for a send slot ran into quiet hours.
+            raise SendLater(self.book.sms.next_send_time(sending_at), sending_at)
         return str(self.sms.send_once(message.notification_id, participant.phone, text, delivery))
