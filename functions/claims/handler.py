@@ -27,6 +27,7 @@ from perisai.claims.service import ClaimService
 from perisai.clock import clock
 from perisai.domain.claims import BenefitBook
 from perisai.domain.partners import Partner
+from perisai.domain.rates import RateBook
 from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
 from perisai.payments.repository import DynamoPaymentStore
@@ -45,6 +46,7 @@ def service() -> ClaimService:
         store=ClaimRepository(env.participants_table, participants),
         documents=DocumentStore(env.claim_documents_bucket),
         book=BenefitBook.packaged(),
+        rates=RateBook.load(),
     )
 
 

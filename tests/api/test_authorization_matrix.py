@@ -48,8 +48,14 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/v1/participants/{participant_id}/sms-opt-in"):
                                                       (401,  401,  401,   200,  200,  403,  200,  404),
     ("GET",  "/v1/dues/quote"):                       (401,  401,  401,   200,  200,  403,  200,  200),
-    ("POST", "/v1/claims"):                           (401,  401,  401,   403,  403,  501,  501,  403),
-    ("GET",  "/v1/claims/{claim_id}"):                (401,  401,  401,   403,  403,  501,  501,  403),
+    ("POST", "/v1/claims"):                           (401,  401,  401,   403,  403,  201,  201,  403),
+    ("GET",  "/v1/claims/{claim_id}"):                (401,  401,  401,   403,  403,  200,  200,  403),
+    ("GET",  "/v1/participants/{participant_id}/claims"):
+                                                      (401,  401,  401,   403,  403,  200,  200,  403),
+    ("POST", "/v1/claims/{claim_id}/documents"):      (401,  401,  401,   403,  403,  201,  201,  403),
+    # Back office only; on a claim that does not exist.
+    ("POST", "/v1/claims/{claim_id}/decision"):       (401,  401,  401,   403,  403,  403,  404,  403),
+    ("POST", "/v1/claims/{claim_id}/payout"):         (401,  401,  401,   403,  403,  403,  404,  403),
     ("POST", "/v1/participants/{participant_id}/payment-orders"):
                                                       (401,  401,  401,   403,  201,  403,  201,  403),
     ("GET",  "/v1/payment-orders/{order_id}"):        (401,  401,  401,   403,  200,  403,  200,  403),
@@ -102,6 +108,7 @@ class World:
     own: Participant  # enrolled by matrix-agent (the partner of the enroll/pay/claims keys)
     foreign: Participant  # enrolled by demo-partner (another partner, for the "other partner" column)
     order_id: str  # a payment order matrix-agent opened for its participant
+    claim_id: str  # a claim matrix-agent filed for its participant
 
 
 @pytest.fixture(scope="module")
@@ -137,11 +144,23 @@ def world(api: Api, runtime: LocalRuntime) -> Iterator[World]:
         f"/v1/participants/{own.json()['participant_id']}/payment-orders", {"months": 12}, headers=headers["pay"]
     )
     assert order.status_code == 201, order.text
+    claim = api.post(
+        "/v1/claims",
+        {
+            "participant_id": own.json()["participant_id"],
+            "type": "JKK",
+            "incident_date": "2026-01-02",
+            "accident": {"kind": "medical"},
+        },
+        headers={**headers["claims"], "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert claim.status_code == 201, claim.text
     yield World(
         headers=headers,
         own=Participant(own.json()["participant_id"], own_body),
         foreign=Participant(foreign.json()["participant_id"], foreign_body),
         order_id=order.json()["order_id"],
+        claim_id=claim.json()["claim_id"],
     )
     # Let the enrollments' events (welcome SMS, whose claim items land in the participants table)
     # settle here rather than during the next module's tests.
@@ -168,6 +187,21 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         kwargs["json"] = {"months": 1}
     elif path == "/v1/reconciliation/{item_id}/resolve":
         kwargs["json"] = {"note": "authorization matrix"}
+    elif (method, path) == ("POST", "/v1/claims"):
+        # A new incident for each cell: one claim per participant, type and incident.
+        kwargs["json"] = {
+            "participant_id": target.participant_id,
+            "type": "JKK",
+            "incident_date": f"2026-02-{CALLERS.index(caller) + 1:02d}",
+            "accident": {"kind": "medical", "medical_costs": 100_000},
+        }
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    elif path == "/v1/claims/{claim_id}/documents":
+        kwargs["json"] = {"kind": "medical_bill", "content_type": "application/pdf"}
+    elif path == "/v1/claims/{claim_id}/decision":
+        kwargs["json"] = {"decision": "approve", "reason": "authorization matrix"}
+    elif path == "/v1/claims/{claim_id}/payout":
+        kwargs["json"] = {"transfer_reference": "matrix", "paid_at": "2026-03-01T10:00:00+07:00"}
     elif path.startswith("/v1/payments/"):
         kwargs["data"], provider_headers = _provider_callback(path.rsplit("/", 1)[-1])
         headers.update(provider_headers)
@@ -175,7 +209,7 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         kwargs["json"] = {}
     concrete = (
         path.replace("{participant_id}", target.participant_id)
-        .replace("{claim_id}", "CLM-0001")
+        .replace("{claim_id}", "CLM-NOSUCHCLAIM" if path.endswith(("/decision", "/payout")) else world.claim_id)
         .replace("{order_id}", world.order_id)
         .replace("{item_id}", NO_RECONCILIATION_ITEM)
     )

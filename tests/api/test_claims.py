@@ -186,6 +186,8 @@ def test_a_jkm_claim_pays_42_million_refunds_later_months_and_ends_the_participa
     refunds = sorted(k for k in items if k.startswith("refund:"))
     assert refunds == ["refund:2028-10", "refund:2028-11", "refund:2028-12"]
     assert claim["ends_participation"] is True
+    # Ended at once: no reminder asks the family to pay for the months after the death.
+    assert api.get(f"/v1/participants/{participant}", PARTNER).json()["status"] == "ended"
     decided = api.post(
         f"/v1/claims/{claim['claim_id']}/decision",
         {"decision": "approve", "reason": "death certificate"},
@@ -201,6 +203,33 @@ def test_a_jkm_claim_pays_42_million_refunds_later_months_and_ends_the_participa
         Key={"pk": {"S": f"PARTICIPANT#{participant}"}, "sk": {"S": "PROFILE"}},
     )["Item"]
     assert "gsi2pk" not in profile  # no reminder or status job reads an ended participation
+
+
+def test_a_rejected_death_claim_reinstates_the_participation(api: Api, clock_at: Callable[[str], None]) -> None:
+    clock_at("2028-08-03T10:00:00+07:00")
+    participant = _enroll(api)
+    _pay(api, participant, 3)  # August to October 2028
+    clock_at("2028-09-10T10:00:00+07:00")
+    body = {
+        "participant_id": participant,
+        "type": "JKM",
+        "incident_date": "2028-09-08",
+        "heir": {"name": "Ani", "relationship": "spouse", "phone": "0813-9999-0002"},
+    }
+    claim = _claim(api, body).json()
+    assert api.get(f"/v1/participants/{participant}", PARTNER).json()["status"] == "ended"
+    rejected = api.post(
+        f"/v1/claims/{claim['claim_id']}/decision", {"decision": "reject", "reason": "alive"}, headers=BACKOFFICE
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected", rejected.text
+    view = api.get(f"/v1/participants/{participant}", PARTNER).json()
+    assert (view["status"], view["covered_through"]) == ("active", "2028-10")
+    again = api.post(
+        f"/v1/claims/{claim['claim_id']}/decision",
+        {"decision": "approve", "reason": "changed mind"},
+        headers=BACKOFFICE,
+    )
+    assert again.status_code == 409 and again.json()["error"] == "invalid_transition"
 
 
 def test_bad_claims_are_422_naming_each_field(api: Api) -> None:

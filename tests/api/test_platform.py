@@ -69,19 +69,6 @@ def test_revoked_key_stops_working(api: Api, runtime: LocalRuntime) -> None:
     assert response.json()["error"] == "unauthorized"
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "headers"),
-    [
-        ("POST", "/v1/claims", PARTNER),
-        ("GET", "/v1/claims/CLM-1", PARTNER),
-    ],
-)
-def test_unbuilt_capabilities_answer_501_honestly(api: Api, method: str, path: str, headers: dict[str, str]) -> None:
-    response = api.http.request(method, api.base + path, json={}, headers=headers, timeout=30)
-    assert response.status_code == 501
-    assert response.json()["error"] == "not_implemented"
-
-
 def test_unknown_route_is_a_json_404(api: Api) -> None:
     response = api.get("/v1/no-such-thing", headers=PARTNER)
     assert response.status_code == 404

@@ -25,7 +25,10 @@ RECORD_TTL_SECONDS = 24 * 3600  # covers client retries across a working day
 # deletes the record when the function raises, freeing the key, and a *different* request sent
 # later under the same key would run (and could enroll someone). Retryable failures
 # (DependencyUnavailable) still free the key.
-FINAL_REFUSALS: dict[str, type[Exception]] = {"AlreadyEnrolled": AlreadyEnrolled, "ClaimAlreadyFiled": ClaimAlreadyFiled}
+FINAL_REFUSALS: dict[str, type[Exception]] = {
+    "AlreadyEnrolled": AlreadyEnrolled,
+    "ClaimAlreadyFiled": ClaimAlreadyFiled,
+}
 _REFUSED = "__refused__"
 
 

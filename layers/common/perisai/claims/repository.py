@@ -73,12 +73,21 @@ class ClaimRepository(DynamoRepository):
             int(plain_total.get("agents", 0)),
         )
 
-    def create(self, claim: Claim, events: Sequence[DomainEvent], *, new_agent: bool) -> None:
-        """The claim, its guard, its heir-phone and agent counts and its events, all or nothing."""
+    def create(
+        self,
+        claim: Claim,
+        events: Sequence[DomainEvent],
+        *,
+        new_agent: bool,
+        participant_items: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """The claim, its guard, its heir-phone and agent counts, its events (and, for a claim that
+        ends the participation, the participant's change), all or nothing."""
         guard = {**_guard_key(claim), "entity": "claim_guard", "claim_id": claim.claim_id}
         items: list[dict[str, Any]] = [
             self._put(_claim_item(claim), "attribute_not_exists(pk)"),
             self._put(guard, "attribute_not_exists(pk)"),
+            *participant_items,
             *(self._participants.outbox_item(e) for e in events),
         ]
         if claim.heir is not None:

@@ -32,15 +32,18 @@ from perisai.claims.models import (
 )
 from perisai.clock import JAKARTA
 from perisai.domain import claims as rules
+from perisai.domain.billing import standing
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.months import DuesMonth
 from perisai.domain.partners import Partner
+from perisai.domain.rates import RateBook
 from perisai.errors import ClaimStateConflict, NotFound, VersionConflict
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent
 from perisai.payments.models import ContributionEntry
 
 UPLOAD_EXPIRES_SECONDS = 15 * 60
+WRITE_ATTEMPTS = 3
 # A JHT claim for these reasons pays out the whole balance and ends the participation.
 JHT_ENDING = ("death", "stopped_working")
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -60,7 +63,14 @@ class ClaimStore(Protocol):
     def for_participant(self, participant_id: str) -> list[Claim]: ...
     def heir_phone_claimants(self, phone: str, participant_id: str) -> int: ...
     def agent_claims(self, partner_id: str, agent_code: str) -> tuple[int, int, int]: ...
-    def create(self, claim: Claim, events: Sequence[DomainEvent], *, new_agent: bool) -> None: ...
+    def create(
+        self,
+        claim: Claim,
+        events: Sequence[DomainEvent],
+        *,
+        new_agent: bool,
+        participant_items: Sequence[dict[str, Any]] = (),
+    ) -> None: ...
     def replace(
         self,
         claim: Claim,
@@ -82,6 +92,7 @@ class ClaimService:
     store: ClaimStore
     documents: Documents
     book: rules.BenefitBook
+    rates: RateBook
 
     # -- submission -------------------------------------------------------------------------
 
@@ -129,8 +140,19 @@ class ClaimService:
             history=[Transition(status="submitted", by=partner.partner_id, at=now)],
             filed_at=now,
         )
-        self.store.create(claim, [_event("ClaimSubmitted", claim, partner.partner_id, now)], new_agent=new_agent)
-        return self._view(claim, uploaded=set())
+        events = [_event("ClaimSubmitted", claim, partner.partner_id, now)]
+        for _ in range(WRITE_ATTEMPTS):
+            # An eligible claim that ends the participation (the worker died, or stopped work and
+            # takes their JHT) ends it at once: no reminder asks a family to pay for a dead worker.
+            # A rejection reinstates it.
+            items = [self._ended_item(participant)] if ends and not reasons and participant.status != "ended" else []
+            try:
+                self.store.create(claim, events, new_agent=new_agent, participant_items=items)
+            except VersionConflict:
+                participant = self._visible(request.participant_id, partner)  # changed meanwhile: read again
+                continue
+            return self._view(claim, uploaded=set())
+        raise ClaimStateConflict("the participant kept changing; retry")
 
     def _benefit(
         self,
@@ -226,11 +248,11 @@ class ClaimService:
             }
         )
         participant_items: list[dict[str, Any]] = []
-        if status == "approved" and claim.ends_participation:
-            participant = self.participants.get(claim.participant_id)
-            if participant is not None and participant.status != "ended":
-                ended = participant.model_copy(update={"status": "ended", "version": participant.version + 1})
-                participant_items.append(self.participants.replace_item(ended, participant.version))
+        participant = self.participants.get(claim.participant_id) if claim.ends_participation else None
+        if participant is not None and status == "approved" and participant.status != "ended":
+            participant_items.append(self._ended_item(participant))
+        if participant is not None and status == "rejected" and participant.status == "ended":
+            participant_items.append(self._reinstated_item(participant, now))
         try:
             stored = self.store.replace(
                 decided, claim.version, [_event("ClaimDecided", decided, partner.partner_id, now)], participant_items
@@ -290,6 +312,32 @@ class ClaimService:
         raise ClaimStateConflict("the claim kept changing; retry")
 
     # -- helpers ------------------------------------------------------------------------------
+
+    def _ended_item(self, participant: Participant) -> dict[str, Any]:
+        ended = participant.model_copy(update={"status": "ended", "version": participant.version + 1})
+        return self.participants.replace_item(ended, participant.version)
+
+    def _reinstated_item(self, participant: Participant, now: datetime) -> dict[str, Any]:
+        policies = self.rates.policies
+        now_standing = standing(
+            first_dues_month=DuesMonth.parse(participant.first_dues_month),
+            covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+            today=now.astimezone(JAKARTA).date(),
+            due_day=policies.due_day_of_month,
+            window_months=policies.arrears_window_months,
+        )
+        # As the status job would have it: never paid stays pending_payment until it lapses.
+        status = now_standing.status
+        if participant.covered_through is None and status == "arrears":
+            status = "pending_payment"
+        back = participant.model_copy(
+            update={
+                "status": status,
+                "next_dues_month": str(now_standing.next_dues_month),
+                "version": participant.version + 1,
+            }
+        )
+        return self.participants.replace_item(back, participant.version)
 
     def _visible(self, participant_id: str, partner: Partner) -> Participant:
         participant = self.participants.get(participant_id)
