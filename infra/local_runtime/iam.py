@@ -19,6 +19,7 @@ here rather than on AWS.
 from __future__ import annotations
 
 import fnmatch
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -99,6 +100,8 @@ def requests_of_call(
             keys = None
             if operation in _SINGLE_ITEM:
                 keys = leading(name, params.get("Item") if operation == "PutItem" else params.get("Key"))
+            elif operation == "Query" and "IndexName" not in params:
+                keys = _queried_partition(name, params, partition_keys)
             return [Request(f"dynamodb:{operation}", table(name, params.get("IndexName")), keys)]
     if service == "kms" and str(params.get("KeyId", "")).startswith("arn:aws:kms:"):
         return [Request(f"kms:{operation}", params["KeyId"])]
@@ -121,6 +124,22 @@ def requests_of_call(
         # IAM authorizes SQS batch calls by the single-message action.
         return [Request(f"sqs:{_SQS_BATCH_ACTIONS[operation]}", None)]
     return [Request(f"{service}:{operation}", None)]
+
+
+def _queried_partition(
+    name: str, params: dict[str, Any], partition_keys: dict[str, str] | None
+) -> tuple[str, ...] | None:
+    """The partition a base-table Query reads (its dynamodb:LeadingKeys): ``<key> = :value``."""
+    attribute = (partition_keys or {}).get(name.rsplit("/", 1)[-1])
+    if not attribute:
+        return None
+    names = {v: k for k, v in (params.get("ExpressionAttributeNames") or {}).items()}
+    for token in (attribute, names.get(attribute, attribute)):
+        match = re.search(rf"(?:^|[\s(]){re.escape(token)}\s*=\s*(:\w+)", params.get("KeyConditionExpression", ""))
+        if match:
+            value = (params.get("ExpressionAttributeValues") or {}).get(match.group(1), {})
+            return (str(next(iter(value.values()))),) if value else None
+    return None
 
 
 _SQS_BATCH_ACTIONS = {

@@ -43,7 +43,9 @@ class ClaimsConstruct(Construct):
                 s3.LifecycleRule(
                     # Decided claims' documents are read rarely after a few months.
                     transitions=[
-                        s3.Transition(storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(90))
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS, transition_after=Duration.days(90)
+                        )
                     ],
                     noncurrent_version_expiration=Duration.days(365),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
@@ -64,7 +66,8 @@ class ClaimsConstruct(Construct):
             leading_keys=["PARTICIPANT#*", "CLAIM#*", "HEIRPHONE#*", "AGENTCLAIMS#*", "OUTBOX#*"],
         )
         allow(function, ["dynamodb:UpdateItem"], [table.table_arn], leading_keys=["AGENTCLAIMS#*"])
-        allow(function, ["dynamodb:Query"], [table.table_arn])
+        # The ledger and a participant's claims; how many claims named an heir phone.
+        allow(function, ["dynamodb:Query"], [table.table_arn], leading_keys=["PARTICIPANT#*", "HEIRPHONE#*"])
         allow(
             function,
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

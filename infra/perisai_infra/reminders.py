@@ -68,7 +68,7 @@ class RemindersConstruct(Construct):
             [table.table_arn],
             leading_keys=["REMINDERS#*"],
         )
-        allow(self.jobs, ["dynamodb:Query"], [table.table_arn])
+        allow(self.jobs, ["dynamodb:Query"], [table.table_arn], leading_keys=["REMINDERS#*"])
         allow(self.jobs, ["sqs:SendMessage"], [self.pages.queue_arn])
 
         pages = fns.add(
@@ -113,7 +113,7 @@ class RemindersConstruct(Construct):
             [table.table_arn],
             leading_keys=["PARTICIPANT#*", "ORDER#*", "PAYCODE#*"],
         )
-        allow(sender, ["dynamodb:Query"], [table.table_arn])
+        allow(sender, ["dynamodb:Query"], [table.table_arn], leading_keys=["PARTICIPANT#*"])
         allow(
             sender,
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],

@@ -253,7 +253,9 @@ def test_nik_is_never_stored_in_clear(api: Api, runtime: LocalRuntime) -> None:
     from aws_lambda_powertools.utilities.data_masking.provider.kms.aws_encryption_sdk import AWSEncryptionSDKProvider
 
     masking = DataMasking(provider=AWSEncryptionSDKProvider(keys=[env.nik_key_arn]))
-    decrypted = masking.decrypt(profile["nik_ciphertext"]["S"], purpose="participant-nik", participant_id=participant_id)
+    decrypted = masking.decrypt(
+        profile["nik_ciphertext"]["S"], purpose="participant-nik", participant_id=participant_id
+    )
     assert decrypted == body["nik"]
     assert profile["nik_hash"]["S"] == protector.index_key(body["nik"])
     assert profile["phone"]["S"] == "+6281234567890"

@@ -28,7 +28,8 @@ def _enroll(api: Api, **overrides: Any) -> tuple[str, str]:
 
 
 def _run(api: Api, schedule: str, at: str, *, all_ok: bool = True) -> dict[str, Any]:
-    response = api.post(f"/_local/schedules/{schedule}/run", {"at": at})
+    # A run waits for everything it set off (pages, SMS): longer than an API call.
+    response = api.http.post(f"{api.base}/_local/schedules/{schedule}/run", json={"at": at}, timeout=300)
     assert response.status_code == 200, response.text
     result = dict(response.json())
     assert result["succeeded"], result

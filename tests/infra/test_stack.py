@@ -672,12 +672,14 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
             for a in ("GetItem", "PutItem")
         ),
         ("dynamodb:UpdateItem", "ParticipantsTableName", ("AGENTCLAIMS#*",)),
-        ("dynamodb:Query", "ParticipantsTableName", None),
+        ("dynamodb:Query", "ParticipantsTableName", ("PARTICIPANT#*", "HEIRPHONE#*")),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
     "functions/reminders#handler.run_job": {
-        *((f"dynamodb:{a}", "ParticipantsTableName", ("REMINDERS#*",)) for a in ("GetItem", "PutItem", "DeleteItem")),
-        ("dynamodb:Query", "ParticipantsTableName", None),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("REMINDERS#*",))
+            for a in ("GetItem", "PutItem", "DeleteItem", "Query")
+        ),
     },
     "functions/reminders#handler.process_pages": {
         ("dynamodb:Query", "index:ParticipantsTableName/by_due_month", None),
@@ -692,7 +694,7 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
             (f"dynamodb:{a}", "ParticipantsTableName", ("PARTICIPANT#*", "ORDER#*", "PAYCODE#*"))
             for a in ("GetItem", "PutItem")
         ),
-        ("dynamodb:Query", "ParticipantsTableName", None),
+        ("dynamodb:Query", "ParticipantsTableName", ("PARTICIPANT#*",)),
         *(
             (f"dynamodb:{a}", "ParticipantsTableName", ("NOTIFICATION#*",))
             for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")

@@ -117,7 +117,16 @@ def test_calls_carry_the_partition_keys_of_the_items_they_touch() -> None:
         ("dynamodb:PutItem", ("NIK#h",)),
         ("dynamodb:UpdateItem", ("PARTICIPANT#1",)),
     ]
-    # A query's keys are in its expression: not read locally.
+    # A base-table query reads the partition its key condition names.
+    query = {
+        "TableName": "participants",
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :c)",
+        "ExpressionAttributeValues": {":p": {"S": "REMINDERS#OPEN"}, ":c": {"S": "CLAIM#"}},
+    }
+    assert leading_keys("Query", query) == [("dynamodb:Query", ("REMINDERS#OPEN",))]
+    named = {**query, "KeyConditionExpression": "#k = :p", "ExpressionAttributeNames": {"#k": "pk"}}
+    assert leading_keys("Query", named) == [("dynamodb:Query", ("REMINDERS#OPEN",))]
+    # Without a value to read (or on an index), nothing is claimed: a LeadingKeys condition denies.
     assert leading_keys("Query", {"TableName": "participants", "KeyConditionExpression": "pk = :p"}) == [
         ("dynamodb:Query", None)
     ]

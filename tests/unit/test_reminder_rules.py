@@ -99,20 +99,32 @@ def test_the_national_sms_plan() -> None:
     assert faster.days_needed == 1 and faster.fits
 
 
-def test_status_reads_hold_only_who_moves() -> None:
-    reads = set(status_reads(date(2026, 12, 16), due_day=15, window_months=3, catch_up_months=0))
-    # December's due date passed: its active participants go to arrears.
-    assert JobRead(DuesMonth(2026, 12), "active") in reads
-    # Those never paid stay pending_payment until they lapse; arrears are not re-read either.
-    assert JobRead(DuesMonth(2026, 12), "pending_payment") not in reads
-    assert JobRead(DuesMonth(2026, 12), "arrears") not in reads
-    # First unpaid month September: lapsed the day after December's due date.
-    assert {JobRead(DuesMonth(2026, 9), s) for s in ("pending_payment", "arrears", "active")} <= reads
-    assert JobRead(DuesMonth(2026, 10), "arrears") not in reads
-    # The 15th itself is still on time.
-    assert JobRead(DuesMonth(2026, 12), "active") not in status_reads(
-        date(2026, 12, 15), due_day=15, window_months=3, catch_up_months=0
-    )
+def test_status_reads_hold_only_who_moves_and_only_on_transition_days() -> None:
+    def reads(today: date, since: date | None) -> set[JobRead]:
+        return set(status_reads(today, due_day=15, window_months=3, catch_up_months=3, since=since))
+
+    on_16th = reads(date(2026, 12, 16), date(2026, 12, 15))
+    # December's due date passed: its active participants go to arrears. First unpaid month
+    # September: lapsed the day after December's due date, in arrears or never paid.
+    assert on_16th == {
+        JobRead(DuesMonth(2026, 12), "active"),
+        JobRead(DuesMonth(2026, 9), "pending_payment"),
+        JobRead(DuesMonth(2026, 9), "arrears"),
+    }
+    # Never-paid December participants stay pending_payment until they lapse: not read.
+    assert JobRead(DuesMonth(2026, 12), "pending_payment") not in on_16th
+    # Any other day nobody moves, and nothing is read; the 15th itself is still on time.
+    assert reads(date(2026, 12, 17), date(2026, 12, 16)) == set()
+    assert reads(date(2026, 12, 15), date(2026, 12, 14)) == set()
+    # A second run the same day reads nothing; a first run ever counts from yesterday.
+    assert reads(date(2026, 12, 16), date(2026, 12, 16)) == set()
+    assert reads(date(2026, 12, 16), None) == on_16th
+    # Missed runs are caught up: two transition days since 20 October.
+    assert reads(date(2026, 12, 16), date(2026, 10, 20)) == on_16th | {
+        JobRead(DuesMonth(2026, 11), "active"),
+        JobRead(DuesMonth(2026, 8), "pending_payment"),
+        JobRead(DuesMonth(2026, 8), "arrears"),
+    }
 
 
 def test_reminder_reads() -> None:

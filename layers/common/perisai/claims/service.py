@@ -32,7 +32,6 @@ from perisai.claims.models import (
 )
 from perisai.clock import JAKARTA
 from perisai.domain import claims as rules
-from perisai.domain.billing import standing
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.months import DuesMonth
 from perisai.domain.partners import Partner
@@ -40,6 +39,7 @@ from perisai.domain.rates import RateBook
 from perisai.errors import ClaimStateConflict, NotFound, VersionConflict
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent
+from perisai.participants.service import shown_status, standing_of
 from perisai.payments.models import ContributionEntry
 
 UPLOAD_EXPIRES_SECONDS = 15 * 60
@@ -318,21 +318,11 @@ class ClaimService:
         return self.participants.replace_item(ended, participant.version)
 
     def _reinstated_item(self, participant: Participant, now: datetime) -> dict[str, Any]:
-        policies = self.rates.policies
-        now_standing = standing(
-            first_dues_month=DuesMonth.parse(participant.first_dues_month),
-            covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
-            today=now.astimezone(JAKARTA).date(),
-            due_day=policies.due_day_of_month,
-            window_months=policies.arrears_window_months,
-        )
-        # As the status job would have it: never paid stays pending_payment until it lapses.
-        status = now_standing.status
-        if participant.covered_through is None and status == "arrears":
-            status = "pending_payment"
+        now_standing = standing_of(participant, now.astimezone(JAKARTA).date(), self.rates.policies)
         back = participant.model_copy(
             update={
-                "status": status,
+                # As the status job would have it (shown_status of a participant not ended).
+                "status": shown_status(participant.model_copy(update={"status": "active"}), now_standing),
                 "next_dues_month": str(now_standing.next_dues_month),
                 "version": participant.version + 1,
             }

@@ -213,27 +213,34 @@ def reminder_reads(rule: ReminderRule, today: date, window_months: int) -> list[
     ]
 
 
-def status_reads(today: date, *, due_day: int, window_months: int, catch_up_months: int) -> list[JobRead]:
-    """The ranges whose participants the daily status job moves on ``today``.
+def status_reads(
+    today: date, *, due_day: int, window_months: int, catch_up_months: int, since: date | None = None
+) -> list[JobRead]:
+    """The ranges whose participants the daily status job moves on ``today``, the job having last
+    run on ``since`` (None: never, taken as yesterday).
 
-    A month whose due date has passed: its active participants move to arrears (or straight to
-    lapsed when missed runs let the window pass too). A month whose lapse day has passed (the
-    due date of month + window): its participants in arrears, and those who never paid, move
-    to lapsed. A worker who never paid had no protection to end, so they stay pending_payment
-    until they lapse (as GET /v1/participants/{id} shows them). Months further back than the
-    window are read for ``catch_up_months`` more, for runs that were missed. Every participant
-    read is one the job changes: the ranges hold nobody else.
+    Participants move only on the day after a due date: month M's active participants go to
+    arrears (or straight to lapsed when runs were missed) the day after M's due date; those in
+    arrears, and those who never paid, whose first unpaid month is M lapse the day after the due
+    date of M + window. So a run reads the ranges of the transition days since the last run, and
+    on other days reads nothing. Missed runs are caught up, at most ``catch_up_months`` beyond the
+    window back. A worker who never paid had no protection to end, so they stay pending_payment
+    until they lapse (as GET /v1/participants/{id} shows them). Every participant read is one the
+    job changes: the ranges hold nobody else.
     """
-    current = DuesMonth.of(today)
+    if since is None or since > today:  # never ran (or, locally, a clock moved back)
+        since = today - timedelta(days=1)
+    oldest = today - timedelta(days=31 * (window_months + 1 + catch_up_months))
+    day = max(since, oldest) + timedelta(days=1)
     reads: list[JobRead] = []
-    for back in range(window_months + 1 + catch_up_months, -1, -1):
-        month = current.plus(-back)
-        if today > date(month.year, month.month, due_day):
+    while day <= today:
+        due = day - timedelta(days=1)
+        if due.day == due_day:
+            month = DuesMonth.of(due)
             reads.append(JobRead(month, "active"))
-        lapse = month.plus(window_months)
-        if today > date(lapse.year, lapse.month, due_day):
-            reads.extend(JobRead(month, status) for status in ("pending_payment", "arrears"))
-    return reads
+            reads.extend(JobRead(month.plus(-window_months), status) for status in ("pending_payment", "arrears"))
+        day += timedelta(days=1)
+    return list(dict.fromkeys(reads))
 
 
 # -- the SMS budget ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from datetime import date, datetime
 from typing import Literal, Protocol
 
 from perisai.clock import JAKARTA
-from perisai.domain.billing import standing
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.identity import check_min_age, check_nik_consistency
 from perisai.domain.months import DuesMonth
@@ -29,7 +28,7 @@ from perisai.enrollment.models import (
 from perisai.errors import AlreadyEnrolled, DependencyUnavailable, NotFound, VersionConflict
 from perisai.participants.models import EnrollmentRecord, Participant, Recruitment, StoredHeir, StoredPayer
 from perisai.participants.repository import DomainEvent
-from perisai.participants.service import WRITE_ATTEMPTS, modify
+from perisai.participants.service import WRITE_ATTEMPTS, modify, shown_status, standing_of
 
 # Fields copied from the stored participant into the answers (the rest is computed).
 _VIEW_FIELDS = set(ParticipantView.model_fields) - {"next_dues", "agent_code", "months_owed", "last_day_to_pay"}
@@ -211,23 +210,10 @@ class EnrollmentService:
     def _view_of(self, participant: Participant, now: datetime) -> ParticipantView:
         # Standing from the dates, as of now: the stored status moves with payments and the daily
         # lapse job, so it can be a day behind.
-        policies = self.rate_book.policies
-        now_standing = standing(
-            first_dues_month=DuesMonth.parse(participant.first_dues_month),
-            covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
-            today=now.astimezone(JAKARTA).date(),
-            due_day=policies.due_day_of_month,
-            window_months=policies.arrears_window_months,
-        )
+        now_standing = standing_of(participant, now.astimezone(JAKARTA).date(), self.rate_book.policies)
         next_month = str(now_standing.next_dues_month)
-        # Never paid: protection never started, so nothing lapses into arrears; the months owed
-        # still show (policy: a worker who enrolled after the 15th owes that month at once).
-        status = (
-            "pending_payment"
-            if participant.covered_through is None and now_standing.status == "arrears"
-            else now_standing.status
-        )
-        if participant.status == "ended":
+        status = shown_status(participant, now_standing)
+        if status == "ended":
             # A claim ended the participation: nothing is owed and nothing can be paid.
             return ParticipantView(
                 **participant.model_dump(include=_VIEW_FIELDS - {"status", "next_dues_month"}),

@@ -8,10 +8,14 @@ capability that changes a participant (enrollment, payments, reminders, claims) 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from typing import Protocol
 
+from perisai.domain.billing import Standing, standing
+from perisai.domain.months import DuesMonth
+from perisai.domain.rates import Policies
 from perisai.errors import DependencyUnavailable, NotFound, VersionConflict
-from perisai.participants.models import Participant
+from perisai.participants.models import Participant, ParticipantStatus
 from perisai.participants.repository import DomainEvent
 
 WRITE_ATTEMPTS = 5
@@ -44,3 +48,24 @@ def modify(store: ParticipantWriter, participant_id: str, change: Change) -> Par
         except VersionConflict:
             continue  # another writer changed it after our read: re-read and apply again
     raise DependencyUnavailable(f"participant {participant_id} kept changing during {WRITE_ATTEMPTS} attempts")
+
+
+def standing_of(participant: Participant, today: date, policies: Policies) -> Standing:
+    """Where the participant stands on ``today`` (Asia/Jakarta), from their dates alone."""
+    return standing(
+        first_dues_month=DuesMonth.parse(participant.first_dues_month),
+        covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+        today=today,
+        due_day=policies.due_day_of_month,
+        window_months=policies.arrears_window_months,
+    )
+
+
+def shown_status(participant: Participant, now_standing: Standing) -> ParticipantStatus:
+    """The status the participant has on that standing. A worker who never paid had no protection
+    to end, so they stay pending_payment until they lapse; a claim's end is final."""
+    if participant.status == "ended":
+        return "ended"
+    if participant.covered_through is None and now_standing.status == "arrears":
+        return "pending_payment"
+    return now_standing.status

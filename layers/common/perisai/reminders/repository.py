@@ -123,6 +123,27 @@ class ReminderRepository(DynamoRepository):
             raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
         return True
 
+    # -- when a job last ran -------------------------------------------------------------------
+
+    def last_run(self, job: str) -> date | None:
+        item = self._get({"pk": {"S": "REMINDERS#JOBRUN"}, "sk": {"S": job}})
+        return date.fromisoformat(str(from_item(item)["day"])) if item else None
+
+    def record_run(self, job: str, day: date) -> None:
+        """The latest business day the job ran for (never moved back)."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({"pk": "REMINDERS#JOBRUN", "sk": job, "entity": "job_run", "day": day.isoformat()}),
+                ConditionExpression="attribute_not_exists(#day) OR #day < :day",
+                ExpressionAttributeNames={"#day": "day"},
+                ExpressionAttributeValues={":day": {"S": day.isoformat()}},
+            )
+        except aws.CALL_ERRORS as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return  # a later day is already recorded
+            raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+
     # -- the day's SMS budget -----------------------------------------------------------------
 
     def take_budget(self, day: date, wanted: int, capacity: int) -> int:

@@ -26,7 +26,7 @@ from datetime import date, datetime, time
 from typing import Protocol
 
 from perisai.clock import JAKARTA
-from perisai.domain.billing import ORDER_MONTH_COUNTS, Standing, standing
+from perisai.domain.billing import ORDER_MONTH_COUNTS
 from perisai.domain.months import DuesMonth
 from perisai.domain.partners import Partner
 from perisai.domain.rates import RateBook
@@ -35,7 +35,7 @@ from perisai.models import Model
 from perisai.notifications.sender import Delivery, SendOutcome
 from perisai.participants.models import Participant
 from perisai.participants.repository import DUE_MONTH_SHARDS, DomainEvent
-from perisai.participants.service import ParticipantWriter, modify
+from perisai.participants.service import ParticipantWriter, modify, shown_status, standing_of
 from perisai.payments.models import PaymentOrderView
 from perisai.reminders.models import (
     DueEntry,
@@ -74,6 +74,8 @@ class Rounds(Protocol):
     def cursor(self, round_id: str, month: str, status: str, shard: int) -> RoundCursor | None: ...
     def move_cursor(self, cursor: RoundCursor, read_after: str | None) -> bool: ...
     def take_budget(self, day: date, wanted: int, capacity: int) -> int: ...
+    def last_run(self, job: str) -> date | None: ...
+    def record_run(self, job: str, day: date) -> None: ...
 
 
 class Queue(Protocol):
@@ -104,9 +106,13 @@ class ReminderJobs:
                 due_day=policies.due_day_of_month,
                 window_months=policies.arrears_window_months,
                 catch_up_months=self.book.plan.catch_up_months,
+                since=self.rounds.last_run(request.job),
             )
             tasks = [self._task(request, at, read, shard) for read in reads for shard in range(DUE_MONTH_SHARDS)]
             self.tasks.send(tasks)
+            # Recorded once the pages are queued (a failure before re-runs the whole day; each
+            # page moves only who is still in its range, so nothing moves twice).
+            self.rounds.record_run(request.job, today)
             return {"page_tasks": len(tasks)}
         opened = self._open_rounds(today, at)
         budget_day, _ = day_budget(at, self.book.sms, self.rate_per_second)
@@ -215,21 +221,16 @@ class ReminderJobs:
 
         def change(current: Participant) -> tuple[Participant, list[DomainEvent]] | None:
             nonlocal changed
-            now_standing = _standing(current, today, policies.due_day_of_month, policies.arrears_window_months)
-            if current.status == "ended":
-                return None  # a claim ended it: no job moves it again
-            # Never paid: no protection to end, so pending_payment until lapsed (as the view shows).
-            never_paid_arrears = current.covered_through is None and now_standing.status == "arrears"
-            if (
-                now_standing.status not in ("arrears", "lapsed")
-                or now_standing.status == current.status
-                or never_paid_arrears
-            ):
+            now_standing = standing_of(current, today, policies)
+            # Forward only, to arrears or lapsed; never an ended participation, nor arrears for a
+            # worker who never paid (no protection to end: pending_payment until lapsed).
+            moved_to = shown_status(current, now_standing)
+            if moved_to not in ("arrears", "lapsed") or moved_to == current.status:
                 changed = False
                 return None
             changed = True
             updated = current.model_copy(
-                update={"status": now_standing.status, "next_dues_month": str(now_standing.next_dues_month)}
+                update={"status": moved_to, "next_dues_month": str(now_standing.next_dues_month)}
             )
             first_unpaid = (
                 DuesMonth.parse(current.covered_through).next()
@@ -237,7 +238,7 @@ class ReminderJobs:
                 else DuesMonth.parse(current.first_dues_month)
             )
             detail: Model
-            if now_standing.status == "arrears":
+            if moved_to == "arrears":
                 detail = ParticipantInArrears(
                     event_id=str(uuid.uuid4()),
                     participant_id=current.participant_id,
@@ -322,16 +323,6 @@ def _resumable(cursor: RoundCursor, budget_day: date, now: datetime) -> bool:
     return False
 
 
-def _standing(participant: Participant, today: date, due_day: int, window: int) -> Standing:
-    return standing(
-        first_dues_month=DuesMonth.parse(participant.first_dues_month),
-        covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
-        today=today,
-        due_day=due_day,
-        window_months=window,
-    )
-
-
 # -- the sender -----------------------------------------------------------------------------
 
 
@@ -379,7 +370,7 @@ class ReminderSender:
             return str(SendOutcome.ALREADY_HANDLED)
         rule = self.book.rule(message.kind)
         policies = self.rate_book.policies
-        now_standing = _standing(participant, at.date(), policies.due_day_of_month, policies.arrears_window_months)
+        now_standing = standing_of(participant, at.date(), policies)
         if rule.audience == "unpaid_current":
             if now_standing.status not in ("pending_payment", "active") or str(now_standing.next_dues_month) != (
                 message.month
