@@ -66,6 +66,12 @@ class LocalRuntime:
         self._http: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._sqs_clock = MethodPatch(moto_sqs, "unix_time_millis", _on_local_clock)
+        # The local clock moves back as well as forward; a message sent at a shifted time must not
+        # count as past its retention period once the clock is back (moto would then stop
+        # delivering it, and every message behind it). Locally nothing expires from a queue.
+        self._sqs_retention = MethodPatch(
+            moto_sqs.SQSBackend, "is_message_valid_based_on_retention_period", _always_retained
+        )
 
     @property
     def url(self) -> str:
@@ -91,6 +97,7 @@ class LocalRuntime:
         # Queue delays and visibility follow the local clock, so a message held until 08:00
         # (quiet hours) comes back when PUT /_local/clock reaches 08:00, as it would in AWS.
         self._sqs_clock.install()
+        self._sqs_retention.install()
         self.cloud = LocalCloud(self.model, self.moto.endpoint)
         self.cloud.configure_process()
         from perisai import aws
@@ -146,6 +153,7 @@ class LocalRuntime:
             self._http.server_close()
         self.moto.stop()
         self._sqs_clock.uninstall()
+        self._sqs_retention.uninstall()
         if self._state_file and self._state_file.exists():
             self._state_file.unlink()
         from perisai.clock import clock
@@ -202,6 +210,13 @@ class LocalRuntime:
         if method == "POST" and path == "/_local/drain":
             return _json(200, {"delivered": self.delivery.drain()})
         return _error(404, "not_found", f"no local route {method} {path}")
+
+
+def _always_retained(_original: Any) -> Any:
+    def retained(_backend: Any, _queue_name: str, _message: Any) -> bool:
+        return True
+
+    return retained
 
 
 def _on_local_clock(original: Any) -> Any:

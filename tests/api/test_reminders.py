@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import uuid
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,13 @@ _phones = itertools.count(10_000_001)
 def _enroll(api: Api, **overrides: Any) -> tuple[str, str]:
     """A new participant with its own phone: (participant id, phone as SMS are addressed)."""
     local = f"0813{next(_phones):08d}"
-    response = api.enroll(enrollment(sector="other", phone=local, **overrides))
+    # Generous timeout: the shared runtime may still be delivering the previous test's work.
+    response = api.http.post(
+        f"{api.base}/v1/participants",
+        json=enrollment(sector="other", phone=local, **overrides),
+        headers={**PARTNER, "Idempotency-Key": str(uuid.uuid4())},
+        timeout=120,
+    )
     assert response.status_code == 201, response.text
     return str(response.json()["participant_id"]), "+62" + local[1:]
 
