@@ -132,7 +132,7 @@ def test_the_incident_month_must_be_paid_before_the_incident(
     claim_type: str, incident: str, filed: str, paid: tuple[PaidMonth, ...], reason: str | None
 ) -> None:
     reasons = eligibility(
-        claim_type=claim_type,  # type: ignore[arg-type]
+        claim_type=claim_type,  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
         incident_date=d(incident),
         filed_on=d(filed),
         programs=BPU,
@@ -149,8 +149,8 @@ def test_with_the_policy_off_a_month_paid_after_the_incident_counts() -> None:
     policies = POLICIES.model_copy(update={"incident_month_paid_before_incident": False})
     late = (pm("2026-03", "2026-03-25"),)
     args = {"claim_type": "JKM", "incident_date": d("2026-03-20"), "filed_on": d("2026-04-01"), "programs": BPU}
-    assert eligibility(**args, paid=late, policies=policies) == []  # type: ignore[arg-type]
-    assert eligibility(**args, paid=(), policies=policies) != []  # type: ignore[arg-type]
+    assert eligibility(**args, paid=late, policies=policies) == []  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
+    assert eligibility(**args, paid=(), policies=policies) != []  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
 
 
 @pytest.mark.parametrize(
@@ -186,7 +186,7 @@ def test_the_filing_window(incident: str, filed: str, reason: str | None) -> Non
 )
 def test_the_program_must_be_paid_for(claim_type: str, programs: tuple[str, ...], eligible: bool) -> None:
     reasons = eligibility(
-        claim_type=claim_type,  # type: ignore[arg-type]
+        claim_type=claim_type,  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
         incident_date=d("2026-03-20"),
         filed_on=d("2026-04-01"),
         programs=programs,
@@ -339,7 +339,7 @@ def jkk(**overrides: object) -> Benefit:
         "days_off_work": 0,
     }
     args.update(overrides)
-    return jkk_benefit(V, **args)  # type: ignore[arg-type]
+    return jkk_benefit(V, **args)  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
 
 
 @pytest.mark.parametrize(
@@ -488,7 +488,7 @@ def facts(**overrides: object) -> ClaimFacts:
         "mean_agent_claims": 1.5,
     }
     args.update(overrides)
-    return ClaimFacts(**args)  # type: ignore[arg-type]
+    return ClaimFacts(**args)  # type: ignore[arg-type]  # table rows are plain dicts; the function checks the values itself
 
 
 def test_a_plain_claim_raises_no_signal() -> None:
