@@ -25,6 +25,7 @@ from perisai.claims.models import (
     DecisionRequest,
     DocumentRequest,
     DocumentView,
+    Payout,
     PayoutRequest,
     StoredDocument,
     Transition,
@@ -270,14 +271,13 @@ class ClaimService:
         paid = claim.model_copy(
             update={
                 "status": "paid",
-                "payout": {"transfer_reference": request.transfer_reference, "paid_at": request.paid_at},
+                "payout": Payout(transfer_reference=request.transfer_reference, paid_at=request.paid_at),
                 "history": [
                     *claim.history,
                     Transition(status="paid", by=partner.partner_id, at=now, reason=request.transfer_reference),
                 ],
             }
         )
-        paid = Claim.model_validate(paid.model_dump())
         try:
             stored = self.store.replace(paid, claim.version, [_event("ClaimPaid", paid, partner.partner_id, now)])
         except VersionConflict as exc:
