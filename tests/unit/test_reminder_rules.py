@@ -116,9 +116,11 @@ def test_status_reads_hold_only_who_moves_and_only_on_transition_days() -> None:
     # Any other day nobody moves, and nothing is read; the 15th itself is still on time.
     assert reads(date(2026, 12, 17), date(2026, 12, 16)) == set()
     assert reads(date(2026, 12, 15), date(2026, 12, 14)) == set()
-    # A second run the same day reads nothing; a first run ever counts from yesterday.
+    # A second run the same day reads nothing; a first run ever catches up as far as it reaches.
     assert reads(date(2026, 12, 16), date(2026, 12, 16)) == set()
-    assert reads(date(2026, 12, 16), None) == on_16th
+    first = reads(date(2026, 12, 16), None)
+    assert on_16th < first and JobRead(DuesMonth(2026, 6), "active") in first
+    assert JobRead(DuesMonth(2026, 4), "active") not in first  # beyond window + catch-up
     # Missed runs are caught up: two transition days since 20 October.
     assert reads(date(2026, 12, 16), date(2026, 10, 20)) == on_16th | {
         JobRead(DuesMonth(2026, 11), "active"),

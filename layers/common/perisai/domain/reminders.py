@@ -217,7 +217,7 @@ def status_reads(
     today: date, *, due_day: int, window_months: int, catch_up_months: int, since: date | None = None
 ) -> list[JobRead]:
     """The ranges whose participants the daily status job moves on ``today``, the job having last
-    run on ``since`` (None: never, taken as yesterday).
+    run on ``since`` (None: never, so it catches up as far as it reaches).
 
     Participants move only on the day after a due date: month M's active participants go to
     arrears (or straight to lapsed when runs were missed) the day after M's due date; those in
@@ -228,10 +228,11 @@ def status_reads(
     until they lapse (as GET /v1/participants/{id} shows them). Every participant read is one the
     job changes: the ranges hold nobody else.
     """
-    if since is None or since > today:  # never ran (or, locally, a clock moved back)
-        since = today - timedelta(days=1)
     oldest = today - timedelta(days=31 * (window_months + 1 + catch_up_months))
-    day = max(since, oldest) + timedelta(days=1)
+    if since is not None and since > today:  # locally, a clock moved back: today only
+        since = today - timedelta(days=1)
+    # Never ran: every transition day it could have missed, as far back as the catch-up reaches.
+    day = max(since or oldest, oldest) + timedelta(days=1)
     reads: list[JobRead] = []
     while day <= today:
         due = day - timedelta(days=1)
