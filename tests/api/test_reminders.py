@@ -197,3 +197,10 @@ def test_a_run_in_quiet_hours_sends_at_eight(api: Api, runtime: LocalRuntime, cl
     assert sms[0]["sent_at"].startswith("2027-09-11T01:00"), sms
     assert "Sep 2027" in sms[0]["message"] and "10/09" not in sms[0]["message"]
     assert _view(api, participant)["sms_opt_out"] is False
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _settle(runtime: LocalRuntime) -> Any:
+    """Let what the runs set off finish here, not during the next module's setup."""
+    yield
+    runtime.delivery.drain()
