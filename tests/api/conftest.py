@@ -131,3 +131,30 @@ def frozen_clock(api: Api) -> Iterator[Callable[[str], None]]:
 
     yield move
     api.delete("/_local/clock")
+
+
+def pay_by_midtrans(api: Api, participant_id: str, months: int = 1) -> dict[str, Any]:
+    """Open an order for the participant's next ``months`` and settle it as Midtrans would
+    (signature computed here with the local server key); returns the order."""
+    import hashlib
+
+    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=PARTNER)
+    assert order.status_code in (200, 201), order.text
+    body = dict(order.json())
+    gross = f"{body['amount']}.00"
+    signature = hashlib.sha512(f"{body['order_id']}200{gross}local-midtrans-server-key".encode()).hexdigest()
+    paid = api.post(
+        "/v1/payments/midtrans",
+        {
+            "transaction_status": "settlement",
+            "status_code": "200",
+            "transaction_id": f"tx-{body['order_id']}",
+            "order_id": body["order_id"],
+            "gross_amount": gross,
+            "payment_type": "cstore",
+            "store": "indomaret",
+            "signature_key": signature,
+        },
+    )
+    assert paid.json()["outcome"] == "credited", paid.text
+    return body

@@ -3,16 +3,14 @@ pay out; the events; a JKM claim that ends the participation."""
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import pytest
 import requests
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, partner_key, scan_all
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, partner_key, pay_by_midtrans, scan_all
 
 if TYPE_CHECKING:
     from local_runtime.runtime import LocalRuntime
@@ -20,42 +18,11 @@ if TYPE_CHECKING:
 _phones = itertools.count(20_000_001)
 
 
-@pytest.fixture
-def clock_at(api: Api) -> Iterator[Callable[[str], None]]:
-    def move(instant: str) -> None:
-        assert api.put("/_local/clock", {"now": instant}).status_code == 200
-
-    yield move
-    api.delete("/_local/clock")
-
-
 def _enroll(api: Api, **overrides: Any) -> str:
     body = enrollment(sector="other", phone=f"0813{next(_phones):08d}", monthly_income=3_000_000, **overrides)
     response = api.enroll(body)
     assert response.status_code == 201, response.text
     return str(response.json()["participant_id"])
-
-
-def _pay(api: Api, participant_id: str, months: int) -> None:
-    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=PARTNER)
-    assert order.status_code in (200, 201), order.text
-    body = order.json()
-    gross = f"{body['amount']}.00"
-    signature = hashlib.sha512(f"{body['order_id']}200{gross}local-midtrans-server-key".encode()).hexdigest()
-    paid = api.post(
-        "/v1/payments/midtrans",
-        {
-            "transaction_status": "settlement",
-            "status_code": "200",
-            "transaction_id": f"tx-{body['order_id']}",
-            "order_id": body["order_id"],
-            "gross_amount": gross,
-            "payment_type": "cstore",
-            "store": "indomaret",
-            "signature_key": signature,
-        },
-    )
-    assert paid.json()["outcome"] == "credited", paid.text
 
 
 def _claim(api: Api, body: dict[str, Any], headers: dict[str, str] | None = None) -> requests.Response:
@@ -72,12 +39,12 @@ def _events(runtime: LocalRuntime, claim_id: str) -> list[str]:
 
 
 def test_a_work_accident_claim_from_filing_to_payout(
-    api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
 ) -> None:
-    clock_at("2028-02-03T10:00:00+07:00")
+    frozen_clock("2028-02-03T10:00:00+07:00")
     participant = _enroll(api)
-    _pay(api, participant, 3)  # February to April 2028, credited on 3 February
-    clock_at("2028-03-20T10:00:00+07:00")
+    pay_by_midtrans(api, participant, 3)  # February to April 2028, credited on 3 February
+    frozen_clock("2028-03-20T10:00:00+07:00")
     accident = {
         "kind": "temporary_incapacity",
         "medical_costs": 7_500_000,
@@ -152,11 +119,11 @@ def test_a_work_accident_claim_from_filing_to_payout(
     ).status_code in (404, 422)
 
 
-def test_an_incident_in_an_unpaid_month_is_not_eligible(api: Api, clock_at: Callable[[str], None]) -> None:
-    clock_at("2028-05-03T10:00:00+07:00")
+def test_an_incident_in_an_unpaid_month_is_not_eligible(api: Api, frozen_clock: Callable[[str], None]) -> None:
+    frozen_clock("2028-05-03T10:00:00+07:00")
     participant = _enroll(api)
-    _pay(api, participant, 1)  # May 2028
-    clock_at("2028-06-20T10:00:00+07:00")
+    pay_by_midtrans(api, participant, 1)  # May 2028
+    frozen_clock("2028-06-20T10:00:00+07:00")
     accident = {"kind": "medical", "medical_costs": 1_000_000}
     filed = _claim(
         api, {"participant_id": participant, "type": "JKK", "incident_date": "2028-06-19", "accident": accident}
@@ -166,12 +133,12 @@ def test_an_incident_in_an_unpaid_month_is_not_eligible(api: Api, clock_at: Call
 
 
 def test_a_jkm_claim_pays_42_million_refunds_later_months_and_ends_the_participation(
-    api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
 ) -> None:
-    clock_at("2028-07-03T10:00:00+07:00")
+    frozen_clock("2028-07-03T10:00:00+07:00")
     participant = _enroll(api)
-    _pay(api, participant, 6)  # July to December 2028
-    clock_at("2028-09-10T10:00:00+07:00")
+    pay_by_midtrans(api, participant, 6)  # July to December 2028
+    frozen_clock("2028-09-10T10:00:00+07:00")
     body = {
         "participant_id": participant,
         "type": "JKM",
@@ -205,11 +172,11 @@ def test_a_jkm_claim_pays_42_million_refunds_later_months_and_ends_the_participa
     assert "gsi2pk" not in profile  # no reminder or status job reads an ended participation
 
 
-def test_a_rejected_death_claim_reinstates_the_participation(api: Api, clock_at: Callable[[str], None]) -> None:
-    clock_at("2028-08-03T10:00:00+07:00")
+def test_a_rejected_death_claim_reinstates_the_participation(api: Api, frozen_clock: Callable[[str], None]) -> None:
+    frozen_clock("2028-08-03T10:00:00+07:00")
     participant = _enroll(api)
-    _pay(api, participant, 3)  # August to October 2028
-    clock_at("2028-09-10T10:00:00+07:00")
+    pay_by_midtrans(api, participant, 3)  # August to October 2028
+    frozen_clock("2028-09-10T10:00:00+07:00")
     body = {
         "participant_id": participant,
         "type": "JKM",

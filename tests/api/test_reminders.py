@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.api.conftest import PARTNER, Api, enrollment, scan_all
+from tests.api.conftest import PARTNER, Api, enrollment, pay_by_midtrans, scan_all
 
 if TYPE_CHECKING:
     from local_runtime.runtime import LocalRuntime
@@ -74,48 +74,14 @@ def _events(runtime: LocalRuntime, participant_id: str) -> list[str]:
     return sorted(i["detail_type"]["S"] for i in items)
 
 
-def _pay(api: Api, participant_id: str, months: int = 1) -> None:
-    import hashlib
-
-    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=PARTNER)
-    assert order.status_code in (200, 201), order.text
-    body = order.json()
-    gross = f"{body['amount']}.00"
-    tx = f"tx-{body['order_id']}"
-    signature = hashlib.sha512(f"{body['order_id']}200{gross}local-midtrans-server-key".encode()).hexdigest()
-    paid = api.post(
-        "/v1/payments/midtrans",
-        {
-            "transaction_status": "settlement",
-            "status_code": "200",
-            "transaction_id": tx,
-            "order_id": body["order_id"],
-            "gross_amount": gross,
-            "payment_type": "cstore",
-            "store": "indomaret",
-            "signature_key": signature,
-        },
-    )
-    assert paid.json()["outcome"] == "credited", paid.text
-
-
-@pytest.fixture
-def clock_at(api: Api) -> Any:
-    def move(instant: str) -> None:
-        assert api.put("/_local/clock", {"now": instant}).status_code == 200
-
-    yield move
-    api.delete("/_local/clock")
-
-
 def test_a_month_of_reminders_arrears_and_lapse(
-    api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
 ) -> None:
-    clock_at("2027-05-03T10:00:00+07:00")
+    frozen_clock("2027-05-03T10:00:00+07:00")
     unpaid, unpaid_phone = _enroll(api)
     paid, paid_phone = _enroll(api)
     quiet, quiet_phone = _enroll(api)
-    _pay(api, paid)
+    pay_by_midtrans(api, paid)
     assert api.post(f"/v1/participants/{quiet}/sms-opt-out", {}, headers=PARTNER).status_code == 200
     phones = {unpaid_phone, paid_phone, quiet_phone}
 
@@ -180,17 +146,19 @@ def test_a_month_of_reminders_arrears_and_lapse(
     assert _events(runtime, paid).count("ParticipantLapsed") == 1
 
 
-def test_a_run_in_quiet_hours_sends_at_eight(api: Api, runtime: LocalRuntime, clock_at: Callable[[str], None]) -> None:
-    clock_at("2027-09-02T10:00:00+07:00")
+def test_a_run_in_quiet_hours_sends_at_eight(
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
+) -> None:
+    frozen_clock("2027-09-02T10:00:00+07:00")
     participant, phone = _enroll(api)
-    clock_at("2027-09-10T22:00:00+07:00")
+    frozen_clock("2027-09-10T22:00:00+07:00")
     result = _run(api, "dues-reminders", "2027-09-10T22:00:00+07:00")
     # The sender received the reminder and held it (a failed record, invisible until 08:00).
     assert any(i["function"] == "reminders.send" for i in result["invocations"]), result["invocations"]
     assert _reminders(api, {phone}) == []
-    clock_at("2027-09-11T07:59:00+07:00")
+    frozen_clock("2027-09-11T07:59:00+07:00")
     assert _reminders(api, {phone}) == []
-    clock_at("2027-09-11T08:00:00+07:00")
+    frozen_clock("2027-09-11T08:00:00+07:00")
     sms = _reminders(api, {phone})
     assert len(sms) == 1, sms
     # Sent at 08:00 WIB (01:00 UTC), the first minute the window allows.

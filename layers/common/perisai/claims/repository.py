@@ -79,6 +79,7 @@ class ClaimRepository(DynamoRepository):
         events: Sequence[DomainEvent],
         *,
         new_agent: bool,
+        agent: tuple[str, str] | None = None,
         participant_items: Sequence[dict[str, Any]] = (),
     ) -> None:
         """The claim, its guard, its heir-phone and agent counts, its events (and, for a claim that
@@ -98,9 +99,8 @@ class ClaimRepository(DynamoRepository):
                 "expires_at": int(time.time()) + HEIR_PHONE_TTL_SECONDS,
             }
             items.append({"Put": {"TableName": self._table, "Item": to_item(heir)}})
-        recruited = self._participants.get(claim.participant_id)
-        if recruited is not None and recruited.recruited_by.agent_code:
-            agent_key = f"AGENTCLAIMS#{recruited.recruited_by.partner_id}#{recruited.recruited_by.agent_code}"
+        if agent is not None:  # (recruiting partner, agent code)
+            agent_key = f"AGENTCLAIMS#{agent[0]}#{agent[1]}"
             items.append(_count(self._table, agent_key, {"claims": 1}))
             items.append(_count(self._table, "AGENTCLAIMS#ALL", {"claims": 1, "agents": 1 if new_agent else 0}))
         reasons = self._transact(items)

@@ -70,6 +70,7 @@ class ClaimStore(Protocol):
         events: Sequence[DomainEvent],
         *,
         new_agent: bool,
+        agent: tuple[str, str] | None = None,
         participant_items: Sequence[dict[str, Any]] = (),
     ) -> None: ...
     def replace(
@@ -142,13 +143,15 @@ class ClaimService:
             filed_at=now,
         )
         events = [_event("ClaimSubmitted", claim, partner.partner_id, now)]
+        recruited = participant.recruited_by
+        agent = (recruited.partner_id, recruited.agent_code) if recruited.agent_code else None
         for _ in range(WRITE_ATTEMPTS):
             # An eligible claim that ends the participation (the worker died, or stopped work and
             # takes their JHT) ends it at once: no reminder asks a family to pay for a dead worker.
             # A rejection reinstates it.
             items = [self._ended_item(participant)] if ends and not reasons and participant.status != "ended" else []
             try:
-                self.store.create(claim, events, new_agent=new_agent, participant_items=items)
+                self.store.create(claim, events, new_agent=new_agent, agent=agent, participant_items=items)
             except VersionConflict:
                 participant = self._visible(request.participant_id, partner)  # changed meanwhile: read again
                 continue
