@@ -53,6 +53,22 @@ DUE_INDEX_ATTRIBUTES = (
     "next_dues_month",
 )
 
+# What a payer's statement reads from the by_payer_month index (a ledger entry's statement fields).
+STATEMENT_INDEX_ATTRIBUTES = (
+    "participant_id",
+    "month",
+    "total",
+    "payer_type",
+    "payer_id",
+    "order_id",
+    "order_months",
+    "provider",
+    "reference",
+    "paid_at",
+    "regency",
+    "masked_name",
+)
+
 
 class DataConstruct(Construct):
     def __init__(self, scope: Construct, id_: str) -> None:
@@ -85,6 +101,16 @@ class DataConstruct(Construct):
             partition_key=dynamodb.Attribute(name="gsi3pk", type=S),
             sort_key=dynamodb.Attribute(name="gsi3sk", type=S),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
+        )
+
+        # Sparse: the ledger entries a sponsor or a local government paid, by payer and dues month
+        # (PAYERDUES#<payer>#<YYYY-MM>, sorted by participant): a payer's monthly statement.
+        self.participants.add_global_secondary_index(
+            index_name="by_payer_month",
+            partition_key=dynamodb.Attribute(name="gsi4pk", type=S),
+            sort_key=dynamodb.Attribute(name="gsi4sk", type=S),
+            projection_type=dynamodb.ProjectionType.INCLUDE,
+            non_key_attributes=list(STATEMENT_INDEX_ATTRIBUTES),
         )
 
         self.partners = _table(self, "PartnersTable", pk="pk", sk="sk", ttl=None)

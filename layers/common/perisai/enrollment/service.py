@@ -105,6 +105,7 @@ class EnrollmentService:
                 monthly_income=request.monthly_income,
                 programs=request.programs,
                 payer=payer,
+                regency=request.nik[:4],
                 heir=StoredHeir.model_validate(request.heir.model_dump()) if request.heir else None,
                 status="pending_payment",
                 enrolled_at=now,
@@ -268,6 +269,9 @@ def payer_for(partner: Partner, requested: Payer | None) -> StoredPayer | None:
         raise DomainValidationError.single(
             "payer.type", "only a local government partner may enroll government-paid workers"
         )
+    elif partner.channel == "sponsor" and requested is None:
+        # A SERTAKAN sponsor enrolls the workers it pays for: paid by it from the first month.
+        return StoredPayer(type="sponsor", id=partner.partner_id)
     return StoredPayer.model_validate(requested.model_dump()) if requested is not None else None
 
 

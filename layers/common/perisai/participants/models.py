@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
+from perisai.domain.payers import payer_in_force
 from perisai.domain.programs import PayerType, Program, Sector
 from perisai.models import StoredModel
 
@@ -19,6 +20,16 @@ ParticipantStatus = Literal["pending_payment", "active", "arrears", "lapsed", "e
 class StoredPayer(StoredModel):
     type: PayerType
     id: str | None = None
+
+
+class PayerChange(StoredModel):
+    """From ``from_month`` on, ``payer`` pays the worker's dues (None: the worker pays again).
+    Set by ``PUT``/``DELETE /v1/participants/{id}/payer``; a change replaces every later one."""
+
+    from_month: str
+    payer: StoredPayer | None = None
+    at: datetime
+    by: str  # the partner that asked (the payer itself or the back office)
 
 
 class StoredHeir(StoredModel):
@@ -71,6 +82,11 @@ class Participant(StoredModel):
     first_dues_month: str
     covered_through: str | None = None
     next_dues_month: str
+    # The enrollment's payer (``payer``) pays from the first dues month until a change says otherwise.
+    payer_changes: list[PayerChange] = []
+    # The NIK's province (2 digits) and regency (4 digits): kept in clear for regional reports
+    # and statements (the NIK itself is only kept encrypted). None for participants stored before.
+    regency: str | None = None
     # The worker asked for no reminder SMS (POST .../sms-opt-out); the welcome SMS is not a reminder.
     sms_opt_out: bool = False
     # Optimistic concurrency: every write is conditional on the version it read.
@@ -79,6 +95,10 @@ class Participant(StoredModel):
     @property
     def payer_type(self) -> PayerType:
         return self.payer.type if self.payer else "self"
+
+    def payer_for(self, month: str) -> StoredPayer | None:
+        """The payer in force for dues month ``month`` (YYYY-MM); None: the worker pays."""
+        return payer_in_force(self.payer, [(c.from_month, c.payer) for c in self.payer_changes], month)
 
     @property
     def agent_code(self) -> str | None:

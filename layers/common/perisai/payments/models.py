@@ -118,6 +118,11 @@ class ContributionEntry(StoredModel):
     collecting_partner: str
     # The order that took this month's rebate (a later discount) off its amount, once.
     rebate_order_id: str | None = None
+    # For payers' statements: the worker's regency and masked name, and every month the order
+    # paid for this worker (absent on entries credited before statements existed).
+    regency: str | None = None
+    masked_name: str | None = None
+    order_months: list[str] = Field(default_factory=list)
 
 
 class ContributionView(Model):

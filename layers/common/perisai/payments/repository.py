@@ -191,8 +191,10 @@ class DynamoPaymentStore(DynamoRepository):
                     }
                 }
             )
+            # Off the payer's statement: a reversed month was not paid.
+            kept = {k: v for k, v in _entry_item(entry).items() if k not in ("gsi4pk", "gsi4sk")}
             reversed_item = {
-                **_entry_item(entry),
+                **kept,
                 "sk": f"REVERSED#{entry.month}#{received_key}",
                 "entity": "reversed_contribution",
             }
@@ -343,9 +345,19 @@ def _recon_item(item: ReconciliationItem, state: str) -> dict[str, Any]:
 
 
 def _entry_item(entry: ContributionEntry) -> dict[str, Any]:
-    return {
+    item = {
         "pk": f"PARTICIPANT#{entry.participant_id}",
         "sk": f"DUES#{entry.month}",
         "entity": "contribution",
         **entry.model_dump(mode="json", exclude_none=True),
     }
+    if entry.payer_type != "self" and entry.payer_id:
+        # A month a sponsor or a local government paid: on its statement for that month.
+        item["gsi4pk"] = statement_partition(entry.payer_id, entry.month)
+        item["gsi4sk"] = entry.participant_id
+    return item
+
+
+def statement_partition(payer_id: str, month: str) -> str:
+    """The by_payer_month index partition of the months ``payer_id`` paid for dues month ``month``."""
+    return f"PAYERDUES#{payer_id}#{month}"

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.clock import JAKARTA
-from perisai.domain.billing import after_payment, billable_months, reversal, standing
+from perisai.domain.billing import billable_months, reversal, standing
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import DuesMonth
 from perisai.domain.partners import Partner
@@ -22,16 +22,15 @@ from perisai.domain.rates import RateBook
 from perisai.errors import DependencyUnavailable, NotFound, VersionConflict
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent
+from perisai.payments.crediting import PaidVia, plan_credit
 from perisai.payments.models import (
     CallbackAnswer,
     CallbackOutcome,
     ContributionEntry,
     ContributionPage,
-    ContributionReceived,
     ContributionReversed,
     ContributionView,
     OrderLine,
-    ParticipantStatusChanged,
     PaymentOrder,
     PaymentOrderView,
     PaymentView,
@@ -286,16 +285,17 @@ class PaymentService:
                 "overpayment",
                 "these dues months are already credited; the money is kept for reconciliation",
             )
-        policies = self.rate_book.policies
+        via = PaidVia(
+            order_id=order.order_id,
+            collecting_partner=order.partner_id,
+            provider=event.provider,
+            channel=event.channel_name,
+            reference=event.reference,
+            paid_at=event.occurred_at or now,
+        )
         try:
-            credit = after_payment(
-                paid_months=[DuesMonth.parse(m) for m in order.months],
-                first_dues_month=DuesMonth.parse(participant.first_dues_month),
-                covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
-                today=now.astimezone(JAKARTA).date(),
-                due_day=policies.due_day_of_month,
-                window_months=policies.arrears_window_months,
-            )
+            # The event states what was paid: the order's amount, its rebates taken off.
+            plan = plan_credit(participant, order.lines, via, now, self.rate_book.policies, paid=order.amount)
         except DomainValidationError as exc:
             return self._hold(
                 order,
@@ -305,76 +305,7 @@ class PaymentService:
                 "overpayment",
                 f"cannot credit these months ({exc.fields[0].message}); kept for reconciliation",
             )
-        paid_at = event.occurred_at or now
-        entries = [
-            ContributionEntry(
-                participant_id=order.participant_id,
-                month=line.month,
-                jkk=line.jkk,
-                jkm=line.jkm,
-                jht=line.jht,
-                discount=line.discount,
-                total=line.total,
-                payer_type=line.payer_type,
-                payer_id=line.payer_id,
-                provider=event.provider,
-                channel=event.channel_name,
-                reference=event.reference,
-                order_id=order.order_id,
-                paid_at=paid_at,
-                credited_at=now,
-                recruited_by_partner=participant.recruited_by.partner_id,
-                recruited_by_agent=participant.recruited_by.agent_code,
-                collecting_partner=order.partner_id,
-            )
-            for line in order.lines
-        ]
-        after = credit.after
-        updated = participant.model_copy(
-            update={
-                "covered_through": str(after.covered_through) if after.covered_through else None,
-                "next_dues_month": str(after.next_dues_month),
-                "status": after.status,
-            }
-        )
-        events = [
-            DomainEvent(
-                "ContributionReceived",
-                ContributionReceived(
-                    event_id=str(uuid.uuid4()),
-                    participant_id=order.participant_id,
-                    order_id=order.order_id,
-                    months=order.months,
-                    amount=order.amount,
-                    provider=event.provider,
-                    channel=event.channel_name,
-                    collecting_partner=order.partner_id,
-                    recruited_by_partner=participant.recruited_by.partner_id,
-                    recruited_by_agent=participant.recruited_by.agent_code,
-                    covered_through=str(after.covered_through),
-                    status=after.status,
-                    credited_at=now,
-                ),
-            )
-        ]
-        for happened, detail_type in (
-            (credit.first_payment, "ParticipantActivated"),
-            (credit.reactivated, "ParticipantReactivated"),
-        ):
-            if happened:
-                events.append(
-                    DomainEvent(
-                        detail_type,
-                        ParticipantStatusChanged(
-                            event_id=str(uuid.uuid4()),
-                            participant_id=order.participant_id,
-                            partner_id=participant.partner_id,
-                            status=after.status,
-                            covered_through=str(after.covered_through),
-                            at=now,
-                        ),
-                    )
-                )
+        entries, updated, events = plan.entries, plan.participant, plan.events
         paid_order = order.model_copy(
             update={"status": "paid", "payments": [*order.payments, _received(event, now, "credited")]}
         )
@@ -508,24 +439,32 @@ class PaymentService:
         return participant
 
     def _line(self, participant: Participant, month: DuesMonth) -> OrderLine:
-        quote = quote_dues(
-            monthly_income=participant.monthly_income,
-            sector=participant.sector,
-            programs=participant.programs,
-            month=month,
-            payer_type=participant.payer_type,
-            rate_book=self.rate_book,
-        )
-        return OrderLine(
-            month=str(month),
-            jkk=quote.jkk,
-            jkm=quote.jkm,
-            jht=quote.jht,
-            discount=quote.discount,
-            total=quote.total,
-            payer_type=participant.payer_type,
-            payer_id=participant.payer.id if participant.payer else None,
-        )
+        return order_line(participant, month, self.rate_book)
+
+
+def order_line(participant: Participant, month: DuesMonth, rate_book: RateBook) -> OrderLine:
+    """One dues month priced with the rules in force for it and the payer in force for it (a
+    government payer's month gets no PP 50/2025 discount)."""
+    payer = participant.payer_for(str(month))
+    payer_type = payer.type if payer else "self"
+    quote = quote_dues(
+        monthly_income=participant.monthly_income,
+        sector=participant.sector,
+        programs=participant.programs,
+        month=month,
+        payer_type=payer_type,
+        rate_book=rate_book,
+    )
+    return OrderLine(
+        month=str(month),
+        jkk=quote.jkk,
+        jkm=quote.jkm,
+        jht=quote.jht,
+        discount=quote.discount,
+        total=quote.total,
+        payer_type=payer_type,
+        payer_id=payer.id if payer else None,
+    )
 
 
 def _received(event: ProviderEvent, now: datetime, outcome: str) -> ReceivedPayment:
