@@ -22,8 +22,9 @@ from perisai.domain.rates import RateBook
 from perisai.domain.reminders import ReminderBook
 from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
+from perisai.queues import JobQueue
 from perisai.reminders.models import JobRequest, PageTask
-from perisai.reminders.repository import JobQueue, ReminderRepository
+from perisai.reminders.repository import ReminderRepository
 from perisai.reminders.service import ReminderJobs
 from perisai.settings import RemindersEnv
 

@@ -24,8 +24,9 @@ from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
 from perisai.payments.repository import DynamoPaymentStore
 from perisai.payments.service import PaymentService
+from perisai.queues import JobQueue
 from perisai.reminders.models import ReminderMessage
-from perisai.reminders.repository import JobQueue, SendRate
+from perisai.reminders.repository import SendRate
 from perisai.reminders.service import ReminderSender, SendLater
 from perisai.settings import RemindersEnv
 

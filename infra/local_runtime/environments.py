@@ -195,6 +195,11 @@ class EnvironmentPool:
             raise RuntimeError(f"cannot load {source}/{module_name}.py")
         module = importlib.util.module_from_spec(spec)
         sys.modules[unique] = module
+        # As on Lambda, the function's folder is on the path: a handler imports its folder's other
+        # modules (e.g. payment_callback's `payers` routes). Appended, so it shadows nothing.
+        folder = str(self._root / source)
+        if folder not in sys.path:
+            sys.path.append(folder)
         from perisai import snapstart
 
         try:

@@ -10,7 +10,7 @@ would refuse it.
 Resources are compared where the call names them (DynamoDB tables and indexes, KMS keys by ARN,
 Secrets Manager secrets, EventBridge buses); other calls are checked by action only. Of the
 conditions, ``dynamodb:LeadingKeys`` is evaluated (the partition keys of the items a GetItem,
-PutItem, UpdateItem, DeleteItem or each item of a transaction touches) with the String
+PutItem, UpdateItem, DeleteItem, BatchGetItem, BatchWriteItem or each item of a transaction touches) with the String
 operators and their ForAllValues / ForAnyValue set forms; a statement with any other condition
 never allows locally (and a Deny with one always applies), so a grant the guard cannot read fails
 here rather than on AWS.
@@ -95,6 +95,24 @@ def requests_of_call(
                         name = body["TableName"]
                         out.append(Request(f"dynamodb:{action}", table(name), leading(name, key)))
             return list(dict.fromkeys(out))
+        if operation == "BatchGetItem":
+            # One request per table, carrying the partition keys of every item it reads.
+            batch = []
+            for name, body in (params.get("RequestItems") or {}).items():
+                keys = [leading(name, key) for key in body.get("Keys", [])]
+                known = None if any(k is None for k in keys) else tuple(v for k in keys if k for v in k)
+                batch.append(Request("dynamodb:BatchGetItem", table(name), known))
+            return batch
+        if operation == "BatchWriteItem":
+            writes = []
+            for name, requests in (params.get("RequestItems") or {}).items():
+                keys = [
+                    leading(name, (r.get("PutRequest") or {}).get("Item") or (r.get("DeleteRequest") or {}).get("Key"))
+                    for r in requests
+                ]
+                known = None if any(k is None for k in keys) else tuple(v for k in keys if k for v in k)
+                writes.append(Request("dynamodb:BatchWriteItem", table(name), known))
+            return writes
         if "TableName" in params:
             name = params["TableName"]
             keys = None

@@ -64,6 +64,14 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/participants/{participant_id}/payment-orders", "payment_callback"),
     Route("GET", "/v1/payment-orders/{order_id}", "payment_callback"),
     Route("GET", "/v1/participants/{participant_id}/contributions", "payment_callback"),
+    # Payers (sponsors, local governments; scope pay or enroll): who pays a worker from which
+    # month (DELETE takes ?from_month=), the workers a payer pays for, its monthly statement.
+    Route("PUT", "/v1/participants/{participant_id}/payer", "payment_callback"),
+    Route("DELETE", "/v1/participants/{participant_id}/payer", "payment_callback"),
+    Route("GET", "/v1/payers/{payer_id}/participants", "payment_callback"),
+    Route("GET", "/v1/payers/{payer_id}/statement", "payment_callback"),
+    # A payer's (sponsor, local government) bulk order: one code for up to 20,000 workers.
+    Route("POST", "/v1/payers/{payer_id}/payment-orders", "payment_callback"),
     # Money that needs a person (scope backoffice).
     Route("GET", "/v1/reconciliation", "payment_callback"),
     Route("POST", "/v1/reconciliation/{item_id}/resolve", "payment_callback"),

@@ -11,6 +11,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from perisai_infra.api import ApiConstruct
+from perisai_infra.bulk_orders import BulkCreditingConstruct
 from perisai_infra.claims import ClaimsConstruct
 from perisai_infra.data import DataConstruct
 from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
@@ -66,6 +67,8 @@ class PerisaiStack(Stack):
             ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
             [data.idempotency.table_arn],
         )
+        # A reactivation by another payer deletes the payer link of a payer no longer in the timeline.
+        _allow(enroll, ["dynamodb:DeleteItem"], [data.participants.table_arn], leading_keys=["PAYER#*"])
         # Encrypts NIKs (envelope: a data key per NIK); nothing in the API decrypts one.
         _allow(enroll, ["kms:GenerateDataKey"], [data.nik_key.key_arn])
         _allow(enroll, ["secretsmanager:GetSecretValue"], [data.nik_hmac_secret.secret_arn])
@@ -84,6 +87,7 @@ class PerisaiStack(Stack):
                 "MIDTRANS_SERVER_KEY_SECRET_ARN": data.midtrans_server_key.secret_arn,
                 "XENDIT_CALLBACK_TOKEN_SECRET_ARN": data.xendit_callback_token.secret_arn,
                 "CHANNEL_SECRETS_ARN": data.channel_secrets.secret_arn,
+                "PARTNERS_TABLE": data.partners.table_name,
             },
         )
         # Credits with one TransactWriteItems of Puts (PutItem), reads with GetItem and Query on the
@@ -119,6 +123,21 @@ class PerisaiStack(Stack):
             ["secretsmanager:GetSecretValue"],
             [secret.secret_arn for secret in data.provider_secrets],
         )
+        # Payers: whether a partner the back office names is a sponsor or local government (its key
+        # listing items, never the KEY#<hash> items the authorizer reads); a payer link that no
+        # longer pays any month is deleted (PAYER#<payer>, in the participant's transaction); a
+        # payer's statement is one partition of the by_payer_month index.
+        _allow(payments, ["dynamodb:Query"], [data.partners.table_arn], leading_keys=["PARTNER#*"])
+        _allow(payments, ["dynamodb:DeleteItem"], [data.participants.table_arn], leading_keys=["PAYER#*"])
+        _allow(payments, ["dynamodb:Query"], [f"{data.participants.table_arn}/index/by_payer_month"])
+        # A page of the workers a payer pays for: their profiles in one BatchGetItem.
+        _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
+        # Bulk orders: the payer's pointer and its workers' links (PAYER#), each worker's hold
+        # (PARTICIPANT#<id> BULKHOLD), read in batches of profiles; the order's worker chunks
+        # written in batches (ORDER#).
+        _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
+        _allow(payments, ["dynamodb:BatchWriteItem"], [data.participants.table_arn], leading_keys=["ORDER#*"])
+        BulkCreditingConstruct(self, "BulkCrediting", fns=fns, data=data, bus=bus)
         claim_documents = ClaimsConstruct(self, "Claims", data=data)
         claims = fns.add(
             FunctionSpec(

@@ -61,6 +61,15 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",  "/v1/payment-orders/{order_id}"):        (401,  401,  401,   403,  200,  403,  200,  403),
     ("GET",  "/v1/participants/{participant_id}/contributions"):
                                                       (401,  401,  401,   200,  200,  200,  200,  404),
+    # Payers: the worker's payer is set/stopped as demo-sponsor (a payer the agent's keys are not:
+    # 404, as for any other partner; the back office may act for it); a payer's own list and
+    # statement (the agent's keys ask for their own partner id: an empty list, an empty statement).
+    ("PUT",  "/v1/participants/{participant_id}/payer"):
+                                                      (401,  401,  401,   404,  404,  403,  200,  404),
+    ("DELETE", "/v1/participants/{participant_id}/payer"):
+                                                      (401,  401,  401,   404,  404,  403,  200,  404),
+    ("GET",  "/v1/payers/{payer_id}/participants"):   (401,  401,  401,   200,  200,  403,  200,  404),
+    ("GET",  "/v1/payers/{payer_id}/statement"):      (401,  401,  401,   200,  200,  403,  200,  404),
     ("GET",  "/v1/reconciliation"):                   (401,  401,  401,   403,  403,  403,  200,  403),
     ("POST", "/v1/reconciliation/{item_id}/resolve"): (401,  401,  401,   403,  403,  403,  404,  403),
     # Public: each provider authenticates itself (its signature, token or HMAC), whatever partner key
@@ -109,6 +118,7 @@ class World:
     foreign: Participant  # enrolled by demo-partner (another partner, for the "other partner" column)
     order_id: str  # a payment order matrix-agent opened for its participant
     claim_id: str  # a claim matrix-agent filed for its participant
+    agent: str  # matrix-agent's partner id (the partner of the enroll/pay/claims keys)
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +171,7 @@ def world(api: Api, runtime: LocalRuntime) -> Iterator[World]:
         foreign=Participant(foreign.json()["participant_id"], foreign_body),
         order_id=order.json()["order_id"],
         claim_id=claim.json()["claim_id"],
+        agent=agent,
     )
     # Let the enrollments' events (welcome SMS, whose claim items land in the participants table)
     # settle here rather than during the next module's tests.
@@ -185,6 +196,22 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         # The back office bills demo-partner's participant: each cell opens its own order (201).
         target = world.foreign if caller in ("other partner", "backoffice") else world.own
         kwargs["json"] = {"months": 1}
+    elif path == "/v1/participants/{participant_id}/payer":
+        # The next dues month (Asia/Jakarta): unpaid, so a payer may take it over or stop from it.
+        from datetime import UTC, datetime
+
+        from perisai.domain.months import DuesMonth
+
+        next_month = str(DuesMonth.of(datetime.now(UTC)).next())
+        if method == "PUT":
+            kwargs["json"] = {"payer_id": "demo-sponsor", "from_month": next_month}
+        else:
+            kwargs["params"] = {"from_month": next_month}
+    elif path.startswith("/v1/payers/{payer_id}/"):
+        payer = "demo-sponsor" if caller == "backoffice" else world.agent
+        path = path.replace("{payer_id}", payer)
+        if path.endswith("/statement"):
+            kwargs["params"] = {"month": "2026-01"}
     elif path == "/v1/reconciliation/{item_id}/resolve":
         kwargs["json"] = {"note": "authorization matrix"}
     elif (method, path) == ("POST", "/v1/claims"):

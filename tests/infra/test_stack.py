@@ -565,7 +565,7 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:GetItem",
         "dynamodb:PutItem",
         "dynamodb:UpdateItem",  # idempotency records only (below)
-        "dynamodb:DeleteItem",  # idempotency records only (below)
+        "dynamodb:DeleteItem",  # idempotency records; payer links a reactivation ends (PAYER#*, below)
         "kms:GenerateDataKey",
         "secretsmanager:GetSecretValue",
     },
@@ -574,7 +574,8 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:PutItem",  # credits: one TransactWriteItems of Puts
         "dynamodb:Query",  # the ledger and a participant's orders, on the base table
         "dynamodb:UpdateItem",  # idempotency records; a ledger entry's rebate taken (PARTICIPANT#*, below)
-        "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries and resolved RECON#* items (below)
+        "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries, resolved RECON#* items, payer links (below)
+        "dynamodb:BatchGetItem",  # a payer's page of workers' profiles (PARTICIPANT#*, below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
     },
     "functions/claims": {
@@ -647,6 +648,8 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
     "functions/enroll": {
         ("dynamodb:GetItem", "ParticipantsTableName", None),
         ("dynamodb:PutItem", "ParticipantsTableName", None),
+        # A reactivation deletes the link of a payer no longer in the worker's payer timeline.
+        ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
     "functions/payment_callback": {
@@ -654,6 +657,12 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PARTICIPANT#*", "RECON#*")),
         ("dynamodb:UpdateItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+        # Payers: is a partner a sponsor or local government (its key listing, never KEY#<hash>),
+        # payer links no longer paying any month, a page of workers' profiles, statements.
+        ("dynamodb:Query", "PartnersTableName", ("PARTNER#*",)),
+        ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
+        ("dynamodb:BatchGetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
+        ("dynamodb:Query", "index:ParticipantsTableName/by_payer_month", None),
     },
     "functions/notifier": {
         ("dynamodb:GetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
@@ -727,7 +736,8 @@ def test_each_role_names_exactly_the_actions_its_function_uses(
 def test_each_role_names_exactly_the_tables_and_keys_it_touches(
     source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]], tables: dict[str, str]
 ) -> None:
-    """No index ARN but the reminder page worker's by_due_month (it projects phone numbers), and a
+    """No index ARN but the reminder page worker's by_due_month (it projects phone numbers) and the
+    payments function's by_payer_month (a payer's statement), and a
     function writing only its own items is held to their partition keys (dynamodb:LeadingKeys)."""
     names = {table_id: output for output, table_id in tables.items()}
     role_id = _role_of(functions[_function_by_source(functions, source)])
@@ -770,6 +780,10 @@ PAYMENT_ROUTES = {
     ("POST", "/v1/participants/{participant_id}/payment-orders"): True,  # authorized
     ("GET", "/v1/payment-orders/{order_id}"): True,
     ("GET", "/v1/participants/{participant_id}/contributions"): True,
+    ("PUT", "/v1/participants/{participant_id}/payer"): True,
+    ("DELETE", "/v1/participants/{participant_id}/payer"): True,
+    ("GET", "/v1/payers/{payer_id}/participants"): True,
+    ("GET", "/v1/payers/{payer_id}/statement"): True,
     ("GET", "/v1/reconciliation"): True,
     ("POST", "/v1/reconciliation/{item_id}/resolve"): True,
     ("POST", "/v1/payments/midtrans"): False,
@@ -787,6 +801,7 @@ def test_payment_callback_environment(functions: dict[str, dict[str, Any]], tabl
     env = fn["Environment"]["Variables"]
     assert _target_id(env["PARTICIPANTS_TABLE"]) == tables["ParticipantsTableName"]
     assert _target_id(env["IDEMPOTENCY_TABLE"]) == tables["IdempotencyTableName"]
+    assert _target_id(env["PARTNERS_TABLE"]) == tables["PartnersTableName"]  # payers named by the back office
     assert set(PAYMENT_SECRETS) <= set(env)
     assert fn["Description"] == "Payment orders, provider callbacks and the contributions ledger"
     assert fn["Timeout"] <= 10  # Midtrans waits 5 s; a slow DynamoDB retry must still answer

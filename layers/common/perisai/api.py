@@ -24,6 +24,8 @@ from perisai.partners.models import SECURITY_SCHEME
 
 # API Gateway allows 10 MB; no Perisai request needs more than a few KB.
 MAX_BODY_BYTES = 64 * 1024
+# A payer's bulk order names up to 20,000 workers (about 20 bytes each).
+LARGE_BODY_BYTES = {"/v1/payers/{payer_id}/payment-orders": 512 * 1024}
 
 SCOPES = ("enroll", "pay", "claims", "backoffice")
 # Route extension for routes outside the partner authorizer (see infra openapi_doc).
@@ -134,8 +136,9 @@ class PartnerApiResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         # Before routing and validation: an oversized body is refused without being parsed.
         body = event.get("body") or ""
-        if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-            return _refused(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
+        limit = LARGE_BODY_BYTES.get(str(event.get("resource")), MAX_BODY_BYTES)
+        if len(body.encode() if isinstance(body, str) else body) > limit:
+            return _refused(413, "payload_too_large", f"request body exceeds {limit} bytes")
         if not _json_or_absent(event):
             return _refused(415, "unsupported_media_type", "request body must be application/json")
         refusal = _unreadable_body(event)
@@ -225,6 +228,7 @@ def build_resolver() -> APIGatewayRestResolver:
         errors.AlreadyEnrolled: _simple_handler(409, "already_enrolled"),
         errors.ClaimAlreadyFiled: _simple_handler(409, "claim_exists"),
         errors.ClaimStateConflict: _simple_handler(409, "invalid_transition"),
+        errors.WorkersInOpenOrder: _simple_handler(409, "participant_in_open_order"),
         errors.Forbidden: _simple_handler(403, "forbidden"),
         errors.IdempotencyKeyReused: _simple_handler(422, "idempotency_key_reused"),
         errors.RequestInProgress: _simple_handler(409, "request_in_progress"),

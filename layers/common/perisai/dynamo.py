@@ -72,6 +72,67 @@ class DynamoRepository:
             raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
         return item
 
+    def _batch_get(self, keys: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The items of ``keys`` that exist (any order), strongly consistent, 100 keys a call;
+        keys DynamoDB leaves unprocessed (throttling) are asked again, with a short backoff."""
+        import time
+
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(keys), 100):
+            pending: list[dict[str, Any]] = keys[start : start + 100]
+            for attempt in range(8):
+                try:
+                    answer = self._client.batch_get_item(
+                        RequestItems={self._table: {"Keys": pending, "ConsistentRead": True}}
+                    )
+                except aws.CALL_ERRORS as exc:
+                    raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+                found += answer.get("Responses", {}).get(self._table, [])
+                pending = answer.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            if pending:
+                raise DependencyUnavailable(f"{self._table}: keys left unprocessed")
+        return found
+
+    def _batch_put(self, items: list[dict[str, Any]]) -> None:
+        """Unconditional Puts, 25 a call; unprocessed items are sent again, with a short backoff."""
+        import time
+
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        for start in range(0, len(items), 25):
+            pending = [{"PutRequest": {"Item": to_item(item)}} for item in items[start : start + 25]]
+            for attempt in range(8):
+                try:
+                    answer = self._client.batch_write_item(RequestItems={self._table: pending})
+                except aws.CALL_ERRORS as exc:
+                    raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+                pending = answer.get("UnprocessedItems", {}).get(self._table, [])
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            if pending:
+                raise DependencyUnavailable(f"{self._table}: items left unprocessed")
+
+    def _update(self, **kwargs: Any) -> dict[str, Any] | None:
+        """One UpdateItem; None when its condition failed (the caller decides what that means)."""
+        from perisai import aws
+        from perisai.errors import DependencyUnavailable
+
+        try:
+            answer: dict[str, Any] = self._client.update_item(TableName=self._table, **kwargs)
+        except aws.CALL_ERRORS as exc:
+            if error_code(exc) == "ConditionalCheckFailedException":
+                return None
+            raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+        return answer
+
     def _query(self, **kwargs: Any) -> dict[str, Any]:
         """One page of a strongly consistent Query on the base table."""
         from perisai import aws

@@ -25,6 +25,7 @@ __all__ = [
     "RulesNotInForce",
     "Unauthenticated",
     "VersionConflict",
+    "WorkersInOpenOrder",
 ]
 
 
@@ -99,3 +100,7 @@ class MalformedCallback(DomainError):
         self.field = field
         self.reason = reason
         super().__init__(f"{field}: {reason}")
+
+
+class WorkersInOpenOrder(DomainError):
+    """Workers named for a bulk order are in another open bulk order (one at a time each)."""

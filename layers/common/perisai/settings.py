@@ -64,6 +64,15 @@ class PaymentsEnv(Environment):
     midtrans_server_key_secret_arn: str = Field(alias="MIDTRANS_SERVER_KEY_SECRET_ARN", min_length=3)
     xendit_callback_token_secret_arn: str = Field(alias="XENDIT_CALLBACK_TOKEN_SECRET_ARN", min_length=3)
     channel_secrets_arn: str = Field(alias="CHANNEL_SECRETS_ARN", min_length=3)
+    # Whether a payer named by the back office is a sponsor or local government (its key items).
+    partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
+
+
+class BulkCreditingEnv(Environment):
+    """The bulk-order crediting worker: tasks from its queue, fanned out onto the same queue."""
+
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    bulk_crediting_queue_url: str = Field(alias="BULK_CREDITING_QUEUE_URL", min_length=8)
 
 
 class RemindersEnv(Environment):

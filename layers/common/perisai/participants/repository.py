@@ -4,6 +4,9 @@
 - ``NIK#<hmac> / NIK``: one per NIK, the uniqueness guard and the lookup by NIK
 - ``OUTBOX#<event id> / EVENT``: a domain event written in the same transaction as the change
   it announces; the table stream carries it to the event bus (outbox relay), then TTL removes it.
+- ``PAYER#<payer id> / WORKER#<participant id>``: a payer link (a sponsor or local government
+  pays this worker's dues for its ``periods``), computed from the participant's payer timeline by
+  ``payer_links`` and written in the same transaction as the participant change that made it.
 
 Every write of a profile is conditional: a new one on its absence, a change on the version it
 was read at. Throttling and transient errors are retried once, by botocore's standard retry
@@ -18,12 +21,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from perisai.domain.payers import PayerRef, PayerSpan, payer_periods, timeline
 from perisai.dynamo import DynamoRepository, from_item, to_item
 from perisai.errors import AlreadyEnrolled, VersionConflict
-from perisai.participants.models import Participant
+from perisai.participants.models import Participant, StoredPayer
 
 DUE_MONTH_SHARDS = 16  # spreads one month's reminders over 16 index partitions
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
+BATCH_GET_ATTEMPTS = 4  # a first read and three retries of what DynamoDB left unprocessed
 
 
 class EventDetail(Protocol):
@@ -69,6 +74,46 @@ def index_keys(participant: Participant) -> dict[str, str]:
     return keys
 
 
+def payer_ref(payer: StoredPayer | None) -> PayerRef | None:
+    """A payer that has links: one with an id that is not the worker."""
+    if payer is None or payer.type == "self" or not payer.id:
+        return None
+    return PayerRef(payer.id, payer.type)
+
+
+def payer_timeline(participant: Participant) -> list[PayerSpan]:
+    """The participant's effective payer timeline (``perisai.domain.payers.timeline``)."""
+    return timeline(
+        participant.first_dues_month,
+        payer_ref(participant.payer),
+        [(change.from_month, payer_ref(change.payer)) for change in participant.payer_changes],
+    )
+
+
+def payer_links(participant: Participant) -> dict[str, dict[str, Any]]:
+    """The payer link items of a participant (payer id -> item), from its timeline; every writer
+    stores exactly these. ``until_month`` (exclusive) is the end of the last period, absent when
+    the payer pays on with no end."""
+    links: dict[str, dict[str, Any]] = {}
+    for payer_id, (payer_type, periods) in payer_periods(payer_timeline(participant)).items():
+        item: dict[str, Any] = {
+            "pk": f"PAYER#{payer_id}",
+            "sk": f"WORKER#{participant.participant_id}",
+            "entity": "payer_link",
+            "payer_id": payer_id,
+            "payer_type": payer_type,
+            "participant_id": participant.participant_id,
+            "periods": [
+                {"from_month": p.from_month, **({"until_month": p.until_month} if p.until_month else {})}
+                for p in periods
+            ],
+        }
+        if periods[-1].until_month is not None:
+            item["until_month"] = periods[-1].until_month
+        links[payer_id] = item
+    return links
+
+
 def profile_key(participant_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "PROFILE"}}
 
@@ -76,8 +121,14 @@ def profile_key(participant_id: str) -> dict[str, Any]:
 class ParticipantRepository(DynamoRepository):
     # -- writes ---------------------------------------------------------------
 
-    def create(self, participant: Participant, events: Sequence[DomainEvent] = ()) -> None:
-        """A new participant with its NIK uniqueness item; AlreadyEnrolled if the NIK has one."""
+    def create(
+        self,
+        participant: Participant,
+        events: Sequence[DomainEvent] = (),
+        extra_items: Sequence[dict[str, Any]] = (),
+    ) -> None:
+        """A new participant with its NIK uniqueness item, its payer links and ``extra_items``
+        (transaction items) in one transaction; AlreadyEnrolled if the NIK has one."""
         nik_item = {
             "pk": f"NIK#{participant.nik_hash}",
             "sk": "NIK",
@@ -89,20 +140,63 @@ class ParticipantRepository(DynamoRepository):
             self._put(_profile_item(participant.model_copy(update={"version": 1})), "attribute_not_exists(pk)"),
             self._put(nik_item, "attribute_not_exists(pk)"),
             *(self._outbox_put(event) for event in events),
+            *self.link_writes(None, participant),
+            *extra_items,
         ]
         reasons = self._transact(items)
+        # reasons[1] is the NIK item's: the items above keep the profile and the NIK item first.
         if reasons and reasons[1] == "ConditionalCheckFailed":
             raise AlreadyEnrolled()
         if reasons:
             raise VersionConflict(participant.participant_id)
 
-    def replace(self, participant: Participant, read_version: int, events: Sequence[DomainEvent] = ()) -> Participant:
-        """Store ``participant`` over the version read; VersionConflict if it changed since."""
+    def replace(
+        self,
+        participant: Participant,
+        read_version: int,
+        events: Sequence[DomainEvent] = (),
+        extra_items: Sequence[dict[str, Any]] = (),
+    ) -> Participant:
+        """Store ``participant`` over the version read, with ``extra_items`` (transaction items) in
+        the same transaction; VersionConflict if it changed since (or an extra item's condition failed)."""
         stored = participant.model_copy(update={"version": read_version + 1})
-        items = [self.replace_item(stored, read_version), *(self.outbox_item(event) for event in events)]
+        items = [
+            self.replace_item(stored, read_version),
+            *(self.outbox_item(event) for event in events),
+            *extra_items,
+        ]
         if self._transact(items):
             raise VersionConflict(participant.participant_id)
         return stored
+
+    def replace_linked(
+        self, before: Participant, after: Participant, events: Sequence[DomainEvent] = ()
+    ) -> Participant:
+        """``replace`` of ``before`` (as read) by ``after``, with the payer links the change touches."""
+        return self.replace(after, before.version, events, self.link_writes(before, after))
+
+    def link_writes(self, before: Participant | None, after: Participant) -> list[dict[str, Any]]:
+        """Transaction items bringing the payer links of ``before`` to those of ``after``: a Put
+        for each link that is new or changed, a Delete for each payer no longer in the timeline.
+        Unconditional: they ride on the participant's write, which is conditional on its version."""
+        old = payer_links(before) if before is not None else {}
+        new = payer_links(after)
+        writes: list[dict[str, Any]] = [
+            {"Put": {"TableName": self._table, "Item": to_item(item)}}
+            for payer_id, item in new.items()
+            if old.get(payer_id) != item
+        ]
+        writes += [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": {"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+                }
+            }
+            for payer_id, item in old.items()
+            if payer_id not in new
+        ]
+        return writes
 
     def replace_item(self, stored: Participant, read_version: int) -> dict[str, Any]:
         """The transaction item writing ``stored`` (its new version) over ``read_version``, for
@@ -139,6 +233,33 @@ class ParticipantRepository(DynamoRepository):
     def find_id_by_nik_hash(self, nik_hash: str) -> str | None:
         item = self._get({"pk": {"S": f"NIK#{nik_hash}"}, "sk": {"S": "NIK"}})
         return str(from_item(item)["participant_id"]) if item else None
+
+    def batch_get(self, participant_ids: Sequence[str]) -> dict[str, Participant]:
+        """The profiles of up to 100 participants (absent ids are left out), strongly consistent,
+        in one BatchGetItem; keys DynamoDB leaves unprocessed (throttling) are asked again, a few
+        times with a short backoff, then DependencyUnavailable."""
+        from perisai import aws
+        from perisai.dynamo import error_code
+        from perisai.errors import DependencyUnavailable
+
+        found: dict[str, Participant] = {}
+        keys = [profile_key(pid) for pid in dict.fromkeys(participant_ids)]
+        for attempt in range(BATCH_GET_ATTEMPTS):
+            if not keys:
+                return found
+            if attempt:
+                time.sleep(0.05 * 2**attempt)
+            try:
+                page = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
+            except aws.CALL_ERRORS as exc:
+                raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+            for item in page.get("Responses", {}).get(self._table, []):
+                participant = Participant.model_validate(from_item(item))
+                found[participant.participant_id] = participant
+            keys = page.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
+        if keys:
+            raise DependencyUnavailable(f"{self._table}: {len(keys)} profiles left unprocessed")
+        return found
 
 
 def _profile_item(participant: Participant) -> dict[str, Any]:

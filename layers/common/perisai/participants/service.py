@@ -3,13 +3,15 @@
 ``modify`` reads the profile, applies a change, and writes it conditional on the version it
 read; when another writer got there first it reads again and re-applies the change. Every
 capability that changes a participant (enrollment, payments, reminders, claims) goes through it.
+A store that keeps payer links (``replace_linked``) gets the participant as read too, and writes
+the links the change touches in the same transaction (none when the payer timeline is unchanged).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from perisai.domain.billing import Standing, standing
 from perisai.domain.months import DuesMonth
@@ -33,6 +35,13 @@ class ParticipantWriter(Protocol):
     ) -> Participant: ...
 
 
+@runtime_checkable
+class LinkedParticipantWriter(Protocol):
+    def replace_linked(
+        self, before: Participant, after: Participant, events: Sequence[DomainEvent] = ()
+    ) -> Participant: ...
+
+
 def modify(store: ParticipantWriter, participant_id: str, change: Change) -> Participant:
     """Apply ``change`` to the latest version of the participant; returns what is stored."""
     for _ in range(WRITE_ATTEMPTS):
@@ -44,6 +53,8 @@ def modify(store: ParticipantWriter, participant_id: str, change: Change) -> Par
             return current
         updated, events = outcome
         try:
+            if isinstance(store, LinkedParticipantWriter):
+                return store.replace_linked(current, updated, events)
             return store.replace(updated, current.version, events)
         except VersionConflict:
             continue  # another writer changed it after our read: re-read and apply again

@@ -196,7 +196,9 @@ class ReconciliationItem(StoredModel):
     item_id: str
     kind: ReconciliationKind
     order_id: str
-    participant_id: str
+    # The worker the money was for; None for a bulk order's payment as a whole (see payer_id).
+    participant_id: str | None = None
+    payer_id: str | None = None
     provider: str
     reference: str
     amount: int
@@ -211,7 +213,9 @@ class ReconciliationView(Model):
     item_id: str
     kind: ReconciliationKind
     order_id: str
-    participant_id: str
+    # The worker the money was for; None for a bulk order's payment as a whole (see payer_id).
+    participant_id: str | None = None
+    payer_id: str | None = None
     provider: str
     reference: str
     amount: int

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from perisai.bulk_orders.models import BulkOrder
 from perisai.dynamo import DynamoRepository, from_item, to_item
 from perisai.errors import VersionConflict
 from perisai.participants.models import Participant
@@ -90,9 +91,13 @@ class DynamoPaymentStore(DynamoRepository):
         if reasons:
             raise VersionConflict(f"order {order.order_id}")
 
-    def get_order(self, order_id: str) -> PaymentOrder | None:
+    def get_order(self, order_id: str) -> PaymentOrder | BulkOrder | None:
         item = self._get({"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}})
-        return PaymentOrder.model_validate(from_item(item)) if item else None
+        if not item:
+            return None
+        data = from_item(item)
+        # A payer's bulk order shares the order keys, so any callback finds it by id or code.
+        return BulkOrder.model_validate(data) if data.get("kind") == "bulk" else PaymentOrder.model_validate(data)
 
     def order_id_for_code(self, payment_code: str) -> str | None:
         item = self._get({"pk": {"S": f"PAYCODE#{payment_code}"}, "sk": {"S": "CODE"}})
@@ -148,7 +153,7 @@ class DynamoPaymentStore(DynamoRepository):
             }
             for r in order.rebates
         ]
-        entry_puts = [self._put(_entry_item(e), "attribute_not_exists(pk)") for e in entries]
+        entry_puts = [self._put(entry_item(e), "attribute_not_exists(pk)") for e in entries]
         notes = [self._put(recon, "attribute_not_exists(pk)")] if recon is not None else []
         reasons = self._settle(
             order,
@@ -192,7 +197,7 @@ class DynamoPaymentStore(DynamoRepository):
                 }
             )
             # Off the payer's statement: a reversed month was not paid.
-            kept = {k: v for k, v in _entry_item(entry).items() if k not in ("gsi4pk", "gsi4sk")}
+            kept = {k: v for k, v in entry_item(entry).items() if k not in ("gsi4pk", "gsi4sk")}
             reversed_item = {
                 **kept,
                 "sk": f"REVERSED#{entry.month}#{received_key}",
@@ -344,7 +349,7 @@ def _recon_item(item: ReconciliationItem, state: str) -> dict[str, Any]:
     }
 
 
-def _entry_item(entry: ContributionEntry) -> dict[str, Any]:
+def entry_item(entry: ContributionEntry) -> dict[str, Any]:
     item = {
         "pk": f"PARTICIPANT#{entry.participant_id}",
         "sk": f"DUES#{entry.month}",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
+from perisai.bulk_orders.models import BulkOrder, BulkOrderView
 from perisai.clock import JAKARTA
 from perisai.domain.billing import billable_months, reversal, standing
 from perisai.domain.errors import DomainValidationError
@@ -57,9 +58,16 @@ class ParticipantReader(Protocol):
     def get(self, participant_id: str) -> Participant | None: ...
 
 
+class BulkCallbacks(Protocol):
+    """Bulk orders (perisai.bulk_orders): paid through the same callbacks as any order."""
+
+    def receive(self, order: BulkOrder, event: ProviderEvent, received_key: str, now: datetime) -> CallbackAnswer: ...
+    def view(self, order: BulkOrder, partner: Partner) -> BulkOrderView: ...
+
+
 class PaymentStore(Protocol):
     def create_order(self, order: PaymentOrder, now: datetime) -> None: ...
-    def get_order(self, order_id: str) -> PaymentOrder | None: ...
+    def get_order(self, order_id: str) -> PaymentOrder | BulkOrder | None: ...
     def order_id_for_code(self, payment_code: str) -> str | None: ...
     def open_order_for(self, participant_id: str, months: Sequence[str]) -> str | None: ...
     def contributions(
@@ -103,6 +111,7 @@ class PaymentService:
     participants: ParticipantReader
     store: PaymentStore
     rate_book: RateBook
+    bulk: BulkCallbacks | None = None
 
     # -- orders ---------------------------------------------------------------
 
@@ -133,7 +142,7 @@ class PaymentService:
         existing_id = self.store.open_order_for(participant_id, billed)
         existing = self.store.get_order(existing_id) if existing_id else None
         if (
-            existing is not None
+            isinstance(existing, PaymentOrder)
             and existing.status == "open"
             and existing.payable_until >= (payable_until or now)
             and existing.payable_until > now
@@ -195,10 +204,14 @@ class PaymentService:
                 rebates.append(Rebate(month=entry.month, amount=difference))
         return rebates
 
-    def order(self, order_id: str, partner: Partner) -> PaymentOrderView:
+    def order(self, order_id: str, partner: Partner) -> PaymentOrderView | BulkOrderView:
         order = self.store.get_order(order_id)
         if order is None:
             raise NotFound("payment order")
+        if isinstance(order, BulkOrder):
+            if self.bulk is None:
+                raise NotFound("payment order")
+            return self.bulk.view(order, partner)
         self._visible(order.participant_id, partner)
         return _view(order)
 
@@ -252,6 +265,10 @@ class PaymentService:
             )
             resolved = event.resolve(was_paid=was_paid)
             try:
+                if isinstance(order, BulkOrder):
+                    if self.bulk is None:
+                        raise NotFound("payment order")
+                    return self.bulk.receive(order, resolved, received_key, now)
                 if resolved.kind == "paid":
                     return self._paid(order, resolved, received_key, now)
                 return self._note(order, resolved, received_key, now)
@@ -307,7 +324,7 @@ class PaymentService:
             )
         entries, updated, events = plan.entries, plan.participant, plan.events
         paid_order = order.model_copy(
-            update={"status": "paid", "payments": [*order.payments, _received(event, now, "credited")]}
+            update={"status": "paid", "payments": [*order.payments, received_payment(event, now, "credited")]}
         )
         late = None
         if now > order.payable_until:
@@ -333,7 +350,7 @@ class PaymentService:
             recon = _recon(order, event, now, "reversal", "a reversal that cannot take whole months back")
             outcome, message = "reversed", "reversal recorded for reconciliation; no month could be taken back"
         updated = order.model_copy(
-            update={"status": status, "payments": [*order.payments, _received(event, now, outcome)]}
+            update={"status": status, "payments": [*order.payments, received_payment(event, now, outcome)]}
         )
         self.store.record(updated, order.version, received_key, recon)
         return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
@@ -389,7 +406,7 @@ class PaymentService:
             update={
                 "status": "reversed" if len(all_reversed) == len(order.months) else order.status,
                 "reversed_months": all_reversed,
-                "payments": [*order.payments, _received(event, now, "reversed")],
+                "payments": [*order.payments, received_payment(event, now, "reversed")],
             }
         )
         detail = ContributionReversed(
@@ -424,7 +441,7 @@ class PaymentService:
         outcome: CallbackOutcome,
         message: str,
     ) -> CallbackAnswer:
-        updated = order.model_copy(update={"payments": [*order.payments, _received(event, now, outcome)]})
+        updated = order.model_copy(update={"payments": [*order.payments, received_payment(event, now, outcome)]})
         kind: ReconciliationKind = "amount_mismatch" if outcome == "amount_mismatch" else "overpayment"
         self.store.record(updated, order.version, received_key, _recon(order, event, now, kind, message))
         return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
@@ -467,7 +484,7 @@ def order_line(participant: Participant, month: DuesMonth, rate_book: RateBook) 
     )
 
 
-def _received(event: ProviderEvent, now: datetime, outcome: str) -> ReceivedPayment:
+def received_payment(event: ProviderEvent, now: datetime, outcome: str) -> ReceivedPayment:
     return ReceivedPayment(
         provider=event.provider,
         kind=event.kind,

@@ -1,0 +1,157 @@
+"""Payer routes (SERTAKAN sponsors and local governments): take a worker over from a month, stop
+from a month, list the workers a payer pays for, and the payer's monthly statement (JSON or CSV).
+A Powertools Router that handler.py includes: ``build_router()`` makes one per handler module, so
+each execution environment's resolver has its own router (a router reads its resolver's request)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from functools import cache
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+
+from perisai.api import documented, json_body, scoped
+from perisai.clock import clock
+from perisai.domain.months import MONTH_PATTERN
+from perisai.domain.rates import RateBook
+from perisai.participants.repository import ParticipantRepository
+from perisai.payers.models import ParticipantPayerView, PayerChangeRequest, PayerStatement, PayerWorkerPage
+from perisai.payers.repository import PayerRepository
+from perisai.payers.service import PayerService
+from perisai.settings import PaymentsEnv
+
+PARTICIPANT_ID = Annotated[str, Path(min_length=1, max_length=64)]
+PAYER_ID = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+CSV_TYPE = "text/csv"
+CSV_COLUMNS = (
+    "participant_id",
+    "masked_name",
+    "regency",
+    "month",
+    "months",
+    "amount",
+    "order_id",
+    "payment_reference",
+    "provider",
+    "paid_at",
+)
+
+
+@cache
+def payer_service() -> PayerService:
+    env = PaymentsEnv.load()
+    return PayerService(
+        ParticipantRepository(env.participants_table),
+        PayerRepository(env.participants_table, env.partners_table),
+        RateBook.load().policies,
+    )
+
+
+def build_router() -> Router:
+    router = Router()  # type: ignore[no-untyped-call]  # Powertools leaves Router.__init__ unannotated
+
+    @router.put(
+        "/v1/participants/<participant_id>/payer",
+        **scoped("pay", "enroll"),
+        responses=documented(200, ParticipantPayerView, 400, 401, 403, 404, 413, 415, 422),
+        summary="A sponsor or local government pays the worker's dues from a month on (itself, or any payer for the back office)",
+        tags=["Payers"],
+    )
+    def put_payer(participant_id: PARTICIPANT_ID, change: PayerChangeRequest) -> ParticipantPayerView:
+        return payer_service().set_payer(
+            participant_id, change.payer_id, change.from_month, router.context["partner"], clock.now()
+        )
+
+    @router.delete(
+        "/v1/participants/<participant_id>/payer",
+        **scoped("pay", "enroll"),
+        responses=documented(200, ParticipantPayerView, 401, 403, 404, 422),
+        summary="From a month on the worker pays for themselves again (the payer of those months, or the back office)",
+        tags=["Payers"],
+    )
+    def delete_payer(
+        participant_id: PARTICIPANT_ID,
+        from_month: Annotated[str, Query(pattern=MONTH_PATTERN, description="First month the worker pays again")],
+    ) -> ParticipantPayerView:
+        return payer_service().stop_payer(participant_id, from_month, router.context["partner"], clock.now())
+
+    @router.get(
+        "/v1/payers/<payer_id>/participants",
+        **scoped("pay", "enroll"),
+        responses=documented(200, PayerWorkerPage, 401, 403, 404, 422),
+        summary="The workers a payer pays for this month or from a later month, by participant id",
+        tags=["Payers"],
+    )
+    def list_payer_participants(
+        payer_id: PAYER_ID,
+        limit: Annotated[int, Query(ge=1, le=100)] = 50,
+        next_token: Annotated[str | None, Query(pattern=r"^PST-[0-9A-Z]{1,32}$")] = None,
+    ) -> PayerWorkerPage:
+        return payer_service().workers(payer_id, router.context["partner"], clock.now(), limit, next_token)
+
+    @router.get(
+        "/v1/payers/<payer_id>/statement",
+        **scoped("pay", "enroll"),
+        responses={
+            **documented(200, PayerStatement, 401, 403, 404, 422),
+            200: {
+                "description": "The payer's statement for the month; `Accept: text/csv` gets it as CSV",
+                "content": {
+                    "application/json": {"model": PayerStatement},
+                    CSV_TYPE: {"schema": {"type": "string"}},
+                },
+            },
+        },
+        summary="What a payer paid for a dues month: one row per worker, as JSON or CSV",
+        tags=["Payers"],
+    )
+    def payer_statement(
+        payer_id: PAYER_ID,
+        month: Annotated[str, Query(pattern=MONTH_PATTERN, description="Dues month YYYY-MM")],
+    ) -> Response[Any]:
+        statement = payer_service().statement(payer_id, month, router.context["partner"])
+        accept = router.current_event.headers.get("accept") or router.current_event.headers.get("Accept") or ""
+        if CSV_TYPE in accept.lower():
+            return Response(
+                status_code=200,
+                content_type=f"{CSV_TYPE}; charset=utf-8",
+                body=statement_csv(statement),
+                headers={"Content-Disposition": f'attachment; filename="statement-{payer_id}-{month}.csv"'},
+            )
+        return json_body(statement)
+
+    return router
+
+
+def statement_csv(statement: PayerStatement) -> str:
+    """The statement's rows as CSV: a header line, ``months`` joined with spaces, and a final
+    ``TOTAL`` line carrying the count (in ``months``) and the total (in ``amount``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in statement.rows:
+        writer.writerow(
+            [
+                row.participant_id,
+                _cell(row.masked_name or ""),
+                row.regency or "",
+                row.month,
+                " ".join(row.months),
+                row.amount,
+                row.order_id,
+                _cell(row.payment_reference),
+                row.provider,
+                row.paid_at.isoformat(),
+            ]
+        )
+    writer.writerow(["TOTAL", "", "", statement.month, statement.count, statement.total, "", "", "", ""])
+    return out.getvalue()
+
+
+def _cell(text: str) -> str:
+    # A cell a spreadsheet would run as a formula (CSV injection) is kept as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,0 +1,73 @@
+"""Crediting payers' bulk orders: BulkOrderPaid -> the crediting queue -> the crediting worker,
+which fans the order out into one task per chunk of workers on the same queue and credits each
+worker in its own transaction. One function, exactly the grants it uses."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, Names
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from perisai_infra.data import DataConstruct
+from perisai_infra.events import EventsConstruct, queue_event_source
+from perisai_infra.functions import FunctionsConstruct, FunctionSpec
+from perisai_infra.grants import allow
+from perisai_infra.nag import acknowledge
+
+CREDITING_TIMEOUT_SECONDS = 120  # a task: 100 workers, a transaction each
+# Chunks credited at once: bounds the write rate a 20,000-worker order puts on the table.
+MAX_CONCURRENCY = 5
+
+
+class BulkCreditingConstruct(Construct):
+    def __init__(
+        self, scope: Construct, id_: str, *, fns: FunctionsConstruct, data: DataConstruct, bus: EventsConstruct
+    ) -> None:
+        super().__init__(scope, id_)
+        table = data.participants
+        dead_letters = fns.dead_letter_queue("BulkCreditingDeadLetters")
+        # Visible again after 6 x the worker's timeout (AWS's advice for Lambda consumers); a task
+        # failing 5 times goes to the dead-letter queue (alarmed) and can be redriven: every worker
+        # already done is left as it is.
+        self.queue = sqs.Queue(
+            self,
+            "BulkCreditingQueue",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(6 * CREDITING_TIMEOUT_SECONDS),
+            retention_period=Duration.days(14),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
+        )
+        bus.route_events("BulkOrderPaidToCrediting", ["BulkOrderPaid"], self.queue)
+        self.function = fns.add(
+            FunctionSpec(
+                "bulk_crediting",
+                "payment_callback",
+                "crediting.credit",
+                "Payers' bulk orders: each worker credited in its own transaction, once",
+                timeout_seconds=CREDITING_TIMEOUT_SECONDS,
+            ),
+            {"PARTICIPANTS_TABLE": table.table_name, "BULK_CREDITING_QUEUE_URL": self.queue.queue_url},
+        )
+        fn = self.function
+        # Reads the order, its chunks and progress; writes each worker's outcome and its chunk's
+        # progress, the payment's reconciliation items, the chunk-done set and the paid status.
+        allow(fn, ["dynamodb:GetItem", "dynamodb:Query"], [table.table_arn], leading_keys=["ORDER#*"])
+        allow(fn, ["dynamodb:PutItem", "dynamodb:UpdateItem"], [table.table_arn], leading_keys=["ORDER#*"])
+        allow(fn, ["dynamodb:PutItem"], [table.table_arn], leading_keys=["RECON#*", "OUTBOX#*"])
+        # The workers' profiles (a batch per chunk, one again after a lost race), ledger entries
+        # and the profile on its version.
+        allow(
+            fn,
+            ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem"],
+            [table.table_arn],
+            leading_keys=["PARTICIPANT#*"],
+        )
+        allow(fn, ["sqs:SendMessage"], [self.queue.queue_arn])
+        fn.add_event_source(queue_event_source(self.queue, batch_size=1, max_concurrency=MAX_CONCURRENCY))
+        acknowledge(
+            fn.node.find_child(f"SqsEventSource:{Names.node_unique_id(self.queue.node)}"),
+            "Serverless-LambdaEventSourceMappingDestination",
+            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
+            "task that keeps failing to BulkCreditingDeadLetters.",
+        )

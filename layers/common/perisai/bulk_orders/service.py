@@ -1,0 +1,415 @@
+"""Bulk orders: a payer pays for many workers with one code, and each worker is credited in its
+own transaction from a queue, exactly once per (order, worker), as its own payment would be.
+
+Pure rules come from ``perisai.domain`` (billing, payers) and ``perisai.payments.crediting``;
+storage is a port.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from perisai.bulk_orders.models import (
+    BulkChunk,
+    BulkOrder,
+    BulkOrderPaid,
+    BulkOrderRequest,
+    BulkOrderView,
+    BulkProgress,
+    BulkWorker,
+    CreditTask,
+    SkippedWorker,
+    SkipReason,
+)
+from perisai.bulk_orders.repository import WorkerDone
+from perisai.clock import JAKARTA
+from perisai.domain.billing import billable_months
+from perisai.domain.errors import DomainValidationError
+from perisai.domain.months import DuesMonth
+from perisai.domain.partners import Partner
+from perisai.domain.payers import PAYER_CHANNELS
+from perisai.domain.payment_codes import new_payment_code
+from perisai.domain.rates import RateBook
+from perisai.errors import DependencyUnavailable, NotFound, VersionConflict, WorkersInOpenOrder
+from perisai.participants.models import Participant
+from perisai.participants.repository import DomainEvent
+from perisai.payments.crediting import CreditPlan, PaidVia, plan_credit
+from perisai.payments.models import CallbackAnswer, CallbackOutcome, PaymentView, ReconciliationItem, ReconciliationKind
+from perisai.payments.providers import ProviderEvent
+from perisai.payments.repository import MonthAlreadyCredited, PaymentCodeTaken, recon_item
+from perisai.payments.service import order_line, received_payment
+
+CHUNK_SIZE = 100  # workers per queue task: a task's transactions stay well inside its timeout
+WRITE_ATTEMPTS = 5
+SHOWN_REFUSALS = 10
+_ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+class BulkStore(Protocol):
+    def open_order_id(self, payer_id: str, selection: str) -> str | None: ...
+    def payer_workers(self, payer_id: str, month: str) -> list[str]: ...
+    def participants(self, participant_ids: Sequence[str]) -> dict[str, Participant]: ...
+    def hold(
+        self, order_id: str, participant_ids: Sequence[str], payable_until: datetime, now: datetime
+    ) -> list[str]: ...
+    def holder(self, participant_id: str) -> str | None: ...
+    def take_over_hold(
+        self, participant_id: str, stale_order_id: str, order_id: str, payable_until: datetime
+    ) -> bool: ...
+    def release(self, order_id: str, participant_ids: Sequence[str]) -> None: ...
+    def store_chunks(self, chunks: Sequence[BulkChunk], payable_until: datetime) -> None: ...
+    def create(self, order: BulkOrder, selection: str, now: datetime) -> None: ...
+    def get(self, order_id: str) -> BulkOrder | None: ...
+    def chunk(self, order_id: str, chunk: int) -> BulkChunk | None: ...
+    def progress(self, order_id: str) -> tuple[int, list[tuple[str, str]]]: ...
+    def record(
+        self,
+        order: BulkOrder,
+        read_version: int,
+        received_key: str,
+        events: Sequence[DomainEvent] = (),
+        recon: dict[str, Any] | None = None,
+    ) -> None: ...
+    def credit(
+        self, order: BulkOrder, chunk: int, worker: BulkWorker, plan: CreditPlan, read_participant_version: int
+    ) -> None: ...
+    def skip(
+        self, order: BulkOrder, chunk: int, worker: BulkWorker, reason: SkipReason, recon: dict[str, Any]
+    ) -> None: ...
+    def chunk_done(self, order_id: str, chunk: int) -> int: ...
+    def mark_paid(self, order_id: str) -> None: ...
+    def participant(self, participant_id: str) -> Participant | None: ...
+
+
+@dataclass
+class BulkOrders:
+    store: BulkStore
+    rate_book: RateBook
+
+    # -- opening --------------------------------------------------------------
+
+    def open(
+        self, payer_id: str, request: BulkOrderRequest, partner: Partner, now: datetime
+    ) -> tuple[BulkOrderView, bool]:
+        """One order for the workers' next ``months`` unpaid months; (order, created). Asking
+        again for the same months and workers while that order is open answers it again."""
+        payer_visible(payer_id, partner)
+        selection = _selection(request)
+        existing_id = self.store.open_order_id(payer_id, selection)
+        existing = self.store.get(existing_id) if existing_id else None
+        if existing is not None and existing.status == "open" and existing.payable_until > now:
+            return self._view(existing), False
+        today = now.astimezone(JAKARTA).date()
+        named = request.participant_ids
+        candidates = named if named is not None else self.store.payer_workers(payer_id, str(DuesMonth.of(today)))
+        profiles = self.store.participants(candidates)
+        workers: list[BulkWorker] = []
+        refused: list[str] = []
+        for participant_id in candidates:
+            billed = self._bill(profiles.get(participant_id), payer_id, request.months, today, must_owe=named is None)
+            if isinstance(billed, BulkWorker):
+                workers.append(billed)
+            elif named is not None:
+                refused.append(f"{participant_id} ({billed})")
+        if refused:
+            raise DomainValidationError.single("participant_ids", _listed("cannot be billed to this payer", refused))
+        if not workers:
+            raise DomainValidationError.single(
+                "participant_ids", "no worker this payer pays for owes a dues month it pays for"
+            )
+        order_id = "ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14))
+        payable_until = now + timedelta(hours=self.rate_book.policies.payment_order_ttl_hours)
+        workers = self._hold(order_id, workers, payable_until, now, strict=named is not None)
+        chunks = [
+            BulkChunk(order_id=order_id, chunk=n, workers=workers[start : start + CHUNK_SIZE])
+            for n, start in enumerate(range(0, len(workers), CHUNK_SIZE))
+        ]
+        self.store.store_chunks(chunks, payable_until)
+        for _ in range(WRITE_ATTEMPTS):
+            order = BulkOrder(
+                order_id=order_id,
+                payer_id=payer_id,
+                partner_id=partner.partner_id,
+                payment_code=new_payment_code(self.rate_book.policies.payment_code_length),
+                months=request.months,
+                amount=sum(w.amount for w in workers),
+                participants=len(workers),
+                chunks=len(chunks),
+                status="open",
+                created_at=now,
+                payable_until=payable_until,
+            )
+            try:
+                self.store.create(order, selection, now)
+            except PaymentCodeTaken:
+                continue  # a code still in use: draw again
+            return self._view(order), True
+        self.store.release(order_id, [w.participant_id for w in workers])
+        raise DependencyUnavailable("could not draw a free payment code; retry")
+
+    def _bill(
+        self, participant: Participant | None, payer_id: str, months: int, today: Any, *, must_owe: bool
+    ) -> BulkWorker | str:
+        """The worker's months this payer pays for, priced; or why the worker cannot be billed.
+
+        Each worker's next ``months`` unpaid months from their first unpaid one, as their own
+        order would bill, up to the first month this payer does not pay for."""
+        if participant is None:
+            return "not found"
+        if participant.status == "ended":
+            return "participation ended"
+        policies = self.rate_book.policies
+        months_billed = billable_months(
+            first_dues_month=DuesMonth.parse(participant.first_dues_month),
+            covered_through=DuesMonth.parse(participant.covered_through) if participant.covered_through else None,
+            today=today,
+            count=months,
+            due_day=policies.due_day_of_month,
+            window_months=policies.arrears_window_months,
+        )
+        paid_by_payer: list[DuesMonth] = []
+        for month in months_billed:
+            payer = participant.payer_for(str(month))
+            if payer is None or payer.id != payer_id or payer.type == "self":
+                break
+            paid_by_payer.append(month)
+        if not paid_by_payer:
+            return f"not paid by this payer for {months_billed[0]}"
+        if must_owe and paid_by_payer[0] > DuesMonth.of(today):
+            return "owes no month yet"
+        return BulkWorker(
+            participant_id=participant.participant_id,
+            lines=[order_line(participant, month, self.rate_book) for month in paid_by_payer],
+        )
+
+    def _hold(
+        self, order_id: str, workers: list[BulkWorker], payable_until: datetime, now: datetime, *, strict: bool
+    ) -> list[BulkWorker]:
+        """Put each worker in this order; a worker in another open bulk order is refused (409)
+        when named, left out otherwise. A hold left by an order that is no longer open (paid,
+        or never stored) is taken over."""
+        taken = self.store.hold(order_id, [w.participant_id for w in workers], payable_until, now)
+        busy: list[str] = []
+        for participant_id in taken:
+            holder = self.store.holder(participant_id)
+            holding = self.store.get(holder) if holder else None
+            still_open = holding is not None and holding.status == "open" and holding.payable_until > now
+            if still_open or not (
+                holder and self.store.take_over_hold(participant_id, holder, order_id, payable_until)
+            ):
+                busy.append(participant_id if holding is None else f"{participant_id} ({holding.order_id})")
+        if not busy:
+            return workers
+        if strict or len(busy) == len(workers):
+            self.store.release(order_id, [w.participant_id for w in workers])
+            raise WorkersInOpenOrder(_listed("already in an open bulk order", busy))
+        left_out = {entry.split(" ")[0] for entry in busy}
+        return [w for w in workers if w.participant_id not in left_out]
+
+    # -- reading --------------------------------------------------------------
+
+    def view(self, order: BulkOrder, partner: Partner) -> BulkOrderView:
+        payer_visible(order.payer_id, partner)
+        return self._view(order)
+
+    def _view(self, order: BulkOrder) -> BulkOrderView:
+        credited, skipped = self.store.progress(order.order_id) if order.status != "open" else (0, [])
+        status = order.status
+        if status == "crediting" and credited + len(skipped) >= order.participants:
+            status = "paid"  # every worker is done; the order item follows when the last chunk says so
+        return BulkOrderView(
+            order_id=order.order_id,
+            payer_id=order.payer_id,
+            payment_code=order.payment_code,
+            amount=order.amount,
+            participants=BulkProgress(
+                total=order.participants,
+                credited=credited,
+                skipped=[SkippedWorker.model_validate({"participant_id": p, "reason": r}) for p, r in skipped],
+            ),
+            months=order.months,
+            expires_at=order.payable_until,
+            status=status,
+            payments=[
+                PaymentView(provider=p.provider, reference=p.reference, amount=p.amount, at=p.at, outcome=p.outcome)
+                for p in order.payments
+            ],
+        )
+
+    # -- the callback ---------------------------------------------------------
+
+    def receive(self, order: BulkOrder, event: ProviderEvent, received_key: str, now: datetime) -> CallbackAnswer:
+        """A provider event for a bulk order: a payment is recorded and announced (the workers
+        are credited from the queue), answering at once whatever the order's size."""
+        if event.kind != "paid":
+            status = "expired" if event.kind == "failed" and order.status == "open" else order.status
+            recon = None
+            if event.kind == "reversed":
+                recon = _recon(order, event, now, "reversal", "a bulk order's reversal: a person decides which months")
+            outcome: CallbackOutcome = "reversed" if event.kind == "reversed" else "recorded"
+            updated = order.model_copy(
+                update={"status": status, "payments": [*order.payments, received_payment(event, now, outcome)]}
+            )
+            self.store.record(updated, order.version, received_key, recon=recon)
+            return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=f"{event.kind} recorded")
+        if event.amount != order.amount:
+            message = f"amount {event.amount} differs from the order's {order.amount}; kept for reconciliation"
+            return self._hold_money(order, event, received_key, now, "amount_mismatch", message)
+        if order.status in ("crediting", "paid"):
+            message = "this bulk order is paid already; the money is kept for reconciliation"
+            return self._hold_money(order, event, received_key, now, "overpayment", message)
+        paid = BulkOrderPaid(
+            event_id=str(uuid.uuid4()),
+            order_id=order.order_id,
+            payer_id=order.payer_id,
+            amount=event.amount,
+            participants=order.participants,
+            chunks=order.chunks,
+            provider=event.provider,
+            reference=event.reference,
+            at=now,
+        )
+        updated = order.model_copy(
+            update={"status": "crediting", "payments": [*order.payments, received_payment(event, now, "credited")]}
+        )
+        self.store.record(updated, order.version, received_key, [DomainEvent("BulkOrderPaid", paid)])
+        return CallbackAnswer(
+            outcome="credited",
+            order_id=order.order_id,
+            message=f"payment recorded; crediting {order.participants} workers",
+        )
+
+    def _hold_money(
+        self,
+        order: BulkOrder,
+        event: ProviderEvent,
+        received_key: str,
+        now: datetime,
+        kind: ReconciliationKind,
+        message: str,
+    ) -> CallbackAnswer:
+        outcome: CallbackOutcome = "amount_mismatch" if kind == "amount_mismatch" else "overpayment"
+        updated = order.model_copy(update={"payments": [*order.payments, received_payment(event, now, outcome)]})
+        self.store.record(updated, order.version, received_key, recon=_recon(order, event, now, kind, message))
+        return CallbackAnswer(outcome=outcome, order_id=order.order_id, message=message)
+
+    # -- crediting ------------------------------------------------------------
+
+    def tasks(self, order_id: str) -> list[CreditTask]:
+        """One task per chunk of a paid order (none for an order not paid)."""
+        order = self.store.get(order_id)
+        if order is None or order.status not in ("crediting", "paid"):
+            return []
+        return [CreditTask(order_id=order_id, chunk=n) for n in range(order.chunks)]
+
+    def credit_chunk(self, task: CreditTask, now: datetime) -> None:
+        """Credit every worker of one chunk, each in its own transaction, then note the chunk
+        done; the last chunk done marks the order paid. Safe to run again: a worker with its
+        outcome is left as it is."""
+        order = self.store.get(task.order_id)
+        chunk = self.store.chunk(task.order_id, task.chunk)
+        if order is None or chunk is None or order.status not in ("crediting", "paid"):
+            return
+        payment = next(p for p in reversed(order.payments) if p.outcome == "credited")
+        via = PaidVia(
+            order_id=order.order_id,
+            collecting_partner=order.partner_id,
+            provider=payment.provider,
+            channel=payment.channel,
+            reference=payment.reference,
+            paid_at=payment.at,
+        )
+        profiles = self.store.participants([w.participant_id for w in chunk.workers])
+        for worker in chunk.workers:
+            self._credit(order, task.chunk, worker, profiles.get(worker.participant_id), via, now)
+        if self.store.chunk_done(order.order_id, task.chunk) >= order.chunks:
+            self.store.mark_paid(order.order_id)
+
+    def _credit(
+        self,
+        order: BulkOrder,
+        chunk: int,
+        worker: BulkWorker,
+        participant: Participant | None,
+        via: PaidVia,
+        now: datetime,
+    ) -> None:
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                if participant is None:
+                    return self._skip(order, chunk, worker, "participant_not_found", via, now)
+                if participant.status == "ended":
+                    return self._skip(order, chunk, worker, "participation_ended", via, now)
+                try:
+                    plan = plan_credit(participant, worker.lines, via, now, self.rate_book.policies)
+                except DomainValidationError:
+                    # A month was paid meanwhile (by the worker, another payer or order).
+                    return self._skip(order, chunk, worker, "already_paid", via, now)
+                self.store.credit(order, chunk, worker, plan, participant.version)
+                return None
+            except WorkerDone:
+                return None
+            except (MonthAlreadyCredited, VersionConflict):
+                participant = self.store.participant(worker.participant_id)  # changed meanwhile: decide again
+        raise DependencyUnavailable(f"participant {worker.participant_id} kept changing; the task is retried")
+
+    def _skip(
+        self, order: BulkOrder, chunk: int, worker: BulkWorker, reason: SkipReason, via: PaidVia, now: datetime
+    ) -> None:
+        item = ReconciliationItem(
+            item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
+            kind="overpayment",
+            order_id=order.order_id,
+            participant_id=worker.participant_id,
+            payer_id=order.payer_id,
+            provider=via.provider,
+            reference=via.reference,
+            amount=worker.amount,
+            message=f"{reason.replace('_', ' ')}: Rp{worker.amount:,} kept for payer {order.payer_id}",
+            created_at=now,
+        )
+        self.store.skip(order, chunk, worker, reason, recon_item(item))
+
+
+def payer_visible(payer_id: str, partner: Partner) -> None:
+    """Only the payer itself (a sponsor or local government partner) or the back office sees a
+    payer's orders; anybody else is told there is no such payer (no existence leak)."""
+    if not (partner.is_backoffice or (partner.partner_id == payer_id and partner.channel in PAYER_CHANNELS)):
+        raise NotFound("payer")
+
+
+def _selection(request: BulkOrderRequest) -> str:
+    """Which order 'the same request' means: the month count and the set of workers named."""
+    if request.participant_ids is None:
+        return f"{request.months}#all"
+    digest = hashlib.sha256(",".join(sorted(request.participant_ids)).encode()).hexdigest()[:24]
+    return f"{request.months}#{digest}"
+
+
+def _listed(what: str, entries: list[str]) -> str:
+    shown = "; ".join(entries[:SHOWN_REFUSALS])
+    more = f"; and {len(entries) - SHOWN_REFUSALS} more" if len(entries) > SHOWN_REFUSALS else ""
+    return f"{len(entries)} {'worker' if len(entries) == 1 else 'workers'} {what}: {shown}{more}"
+
+
+def _recon(
+    order: BulkOrder, event: ProviderEvent, now: datetime, kind: ReconciliationKind, message: str
+) -> dict[str, Any]:
+    item = ReconciliationItem(
+        item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
+        kind=kind,
+        order_id=order.order_id,
+        payer_id=order.payer_id,
+        provider=event.provider,
+        reference=event.reference,
+        amount=event.amount,
+        message=message,
+        created_at=now,
+    )
+    return recon_item(item)
