@@ -132,10 +132,9 @@ class PerisaiStack(Stack):
         _allow(payments, ["dynamodb:Query"], [f"{data.participants.table_arn}/index/by_payer_month"])
         # A page of the workers a payer pays for: their profiles in one BatchGetItem.
         _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
-        # Bulk orders: the payer's pointer and its workers' links (PAYER#), each worker's hold
-        # (PARTICIPANT#<id> BULKHOLD), read in batches of profiles; the order's worker chunks
+        # Bulk orders: the workers' profiles in batches (above), each worker's hold
+        # (PARTICIPANT#<id> BULKHOLD), the payer's pointer (PAYER#); the order's worker chunks
         # written in batches (ORDER#).
-        _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
         _allow(payments, ["dynamodb:BatchWriteItem"], [data.participants.table_arn], leading_keys=["ORDER#*"])
         BulkCreditingConstruct(self, "BulkCrediting", fns=fns, data=data, bus=bus)
         claim_documents = ClaimsConstruct(self, "Claims", data=data)

@@ -68,6 +68,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
                                                       (401,  401,  401,   404,  404,  403,  200,  404),
     ("DELETE", "/v1/participants/{participant_id}/payer"):
                                                       (401,  401,  401,   404,  404,  403,  200,  404),
+    # A bulk order (scope pay): the agent's keys are no payer (404); the back office names a
+    # worker demo-sponsor does not pay for (422: past every authorization check).
+    ("POST", "/v1/payers/{payer_id}/payment-orders"): (401,  401,  401,   403,  404,  403,  422,  403),
     ("GET",  "/v1/payers/{payer_id}/participants"):   (401,  401,  401,   200,  200,  403,  200,  404),
     ("GET",  "/v1/payers/{payer_id}/statement"):      (401,  401,  401,   200,  200,  403,  200,  404),
     ("GET",  "/v1/reconciliation"):                   (401,  401,  401,   403,  403,  403,  200,  403),
@@ -85,6 +88,7 @@ ERROR_CODES = {
     403: "forbidden",
     404: "not_found",
     409: "already_enrolled",
+    422: "validation_error",
     501: "not_implemented",
 }
 # What a lookup by NIK may tell any partner with scope pay or enroll (cashiers collect dues by NIK).
@@ -212,6 +216,8 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         path = path.replace("{payer_id}", payer)
         if path.endswith("/statement"):
             kwargs["params"] = {"month": "2026-01"}
+        if path.endswith("/payment-orders"):
+            kwargs["json"] = {"months": 1, "participant_ids": [target.participant_id]}
     elif path == "/v1/reconciliation/{item_id}/resolve":
         kwargs["json"] = {"note": "authorization matrix"}
     elif (method, path) == ("POST", "/v1/claims"):

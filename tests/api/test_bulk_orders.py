@@ -309,3 +309,78 @@ def test_a_dynamodb_failure_mid_crediting_leaves_nobody_half_credited_and_the_re
     shown = order_view(api, order["order_id"], SPONSOR)
     assert shown["status"] == "paid"
     assert shown["participants"] == {"total": 5, "credited": 5, "skipped": []}
+
+
+def _statement(api: Api, payer: str, month: str, headers: dict[str, str]) -> dict[str, Any]:
+    answer = api.get(f"/v1/payers/{payer}/statement", headers, params={"month": month})
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json())
+
+
+def test_end_to_end_a_sponsor_and_a_local_government_each_pay_one_bulk_order(
+    api: Api, frozen_clock: Callable[[str], None], runtime: LocalRuntime
+) -> None:
+    """The issue's walk-through: a sponsor enrolls three workers, a local government takes over
+    two enrolled workers from next month, each pays one bulk order through Midtrans."""
+    frozen_clock("2026-12-07T09:00:00+07:00")
+    sponsored = [enroll(api, SPONSOR) for _ in range(3)]
+    # Two workers who pay for themselves this month (their own orders), then the regency pays.
+    taken_over = [enroll(api, PARTNER) for _ in range(2)]
+    for worker in taken_over:
+        own = api.post(f"/v1/participants/{worker}/payment-orders", {"months": 1}, PARTNER).json()
+        assert settle(api, own, f"tx-{own['order_id']}")["outcome"] == "credited"
+        moved = api.put(
+            f"/v1/participants/{worker}/payer", {"payer_id": "demo-pemda", "from_month": "2027-01"}, headers=PEMDA
+        )
+        assert moved.status_code == 200, moved.text
+
+    sponsor_order = api.post("/v1/payers/demo-sponsor/payment-orders", {"months": 1}, SPONSOR)
+    pemda_order = api.post("/v1/payers/demo-pemda/payment-orders", {"months": 1}, PEMDA)
+    assert (sponsor_order.status_code, pemda_order.status_code) == (201, 201), (sponsor_order.text, pemda_order.text)
+    sponsor_order_body, pemda_order_body = sponsor_order.json(), pemda_order.json()
+    # The default selection: every worker the payer pays for with an unpaid month it pays for (the
+    # shared runtime holds other tests' sponsored workers too; the pemda's are only these two).
+    assert pemda_order_body["participants"]["total"] == 2
+    # The discount only where it applies: the sponsor's December as the worker's own would be,
+    # the regency's January at full price (dues paid from APBD are excluded from PP 50/2025).
+    assert pemda_order_body["amount"] == 2 * quote(api, "2027-01", "government")
+    assert quote(api, "2027-01", "government") > quote(api, "2027-01", "sponsor")
+    assert settle(api, sponsor_order_body, "tx-e2e-sponsor")["outcome"] == "credited"
+    assert settle(api, pemda_order_body, "tx-e2e-pemda")["outcome"] == "credited"
+    api.post("/_local/drain")
+
+    for order, headers in ((sponsor_order_body, SPONSOR), (pemda_order_body, PEMDA)):
+        shown = order_view(api, order["order_id"], headers)
+        assert shown["status"] == "paid"
+        assert (
+            shown["participants"]["credited"] + len(shown["participants"]["skipped"]) == shown["participants"]["total"]
+        )
+    for worker in sponsored:
+        assert [(e["month"], e["payer_type"], e["total"]) for e in ledger(api, worker)] == [
+            ("2026-12", "sponsor", quote(api, "2026-12", "sponsor"))
+        ]
+    for worker in taken_over:
+        months = sorted((e["month"], e["payer_type"], e["payer_id"]) for e in ledger(api, worker))
+        assert months == [("2026-12", "self", None), ("2027-01", "government", "demo-pemda")]
+        assert api.get(f"/v1/participants/{worker}", BACKOFFICE).json()["covered_through"] == "2027-01"
+
+    # The statements hold exactly what the ledger holds for each payer and month.
+    december = _statement(api, "demo-sponsor", "2026-12", SPONSOR)
+    rows = {r["participant_id"]: r for r in december["rows"]}
+    assert set(sponsored) <= set(rows)
+    assert all(rows[w]["order_id"] == sponsor_order_body["order_id"] for w in sponsored)
+    ledger_total = sum(
+        e["total"] for w in rows for e in ledger(api, w) if e["month"] == "2026-12" and e["payer_id"] == "demo-sponsor"
+    )
+    assert december["total"] == ledger_total == sum(r["amount"] for r in december["rows"])
+    january = _statement(api, "demo-pemda", "2027-01", PEMDA)
+    assert sorted(r["participant_id"] for r in january["rows"]) == sorted(taken_over)
+    assert (
+        january["total"]
+        == pemda_order_body["amount"]
+        == sum(e["total"] for w in taken_over for e in ledger(api, w) if e["month"] == "2027-01")
+    )
+    assert _statement(api, "demo-pemda", "2026-12", PEMDA)["rows"] == []
+    csv = api.get("/v1/payers/demo-pemda/statement", {**PEMDA, "Accept": "text/csv"}, params={"month": "2027-01"})
+    assert csv.status_code == 200 and csv.headers["Content-Type"].startswith("text/csv")
+    assert all(worker in csv.text for worker in taken_over) and str(january["total"]) in csv.text

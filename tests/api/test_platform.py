@@ -253,7 +253,11 @@ def test_the_payment_function_reads_its_secrets_and_the_base_table_only(runtime:
 
     from botocore.exceptions import ClientError
 
-    payments = next(k for k, s in runtime.model.functions.items() if s.source == "functions/payment_callback")
+    payments = next(
+        k
+        for k, s in runtime.model.functions.items()
+        if s.source == "functions/payment_callback" and s.handler == "handler.handler"
+    )
     outputs = runtime.outputs()
     table = outputs["ParticipantsTableName"]
     dynamodb = runtime.cloud.client("dynamodb")

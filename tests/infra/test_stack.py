@@ -569,14 +569,28 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "kms:GenerateDataKey",
         "secretsmanager:GetSecretValue",
     },
-    "functions/payment_callback": {
+    "functions/payment_callback#handler.handler": {
         "dynamodb:GetItem",
         "dynamodb:PutItem",  # credits: one TransactWriteItems of Puts
         "dynamodb:Query",  # the ledger and a participant's orders, on the base table
         "dynamodb:UpdateItem",  # idempotency records; a ledger entry's rebate taken (PARTICIPANT#*, below)
         "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries, resolved RECON#* items, payer links (below)
         "dynamodb:BatchGetItem",  # a payer's page of workers' profiles (PARTICIPANT#*, below)
+        "dynamodb:BatchWriteItem",  # a bulk order's worker chunks (ORDER#*, below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
+    },
+    "functions/payment_callback#crediting.credit": {
+        "dynamodb:GetItem",
+        "dynamodb:Query",  # the order's chunk progress (ORDER#*, below)
+        "dynamodb:PutItem",  # each worker's transaction: outcome, ledger, profile, events
+        "dynamodb:UpdateItem",  # chunk progress, chunks done, the order paid (ORDER#*, below)
+        "dynamodb:BatchGetItem",  # a chunk's profiles (PARTICIPANT#*, below)
+        "sqs:SendMessage",  # the chunk tasks, onto its own queue
+        "sqs:ReceiveMessage",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ChangeMessageVisibility",
     },
     "functions/claims": {
         "dynamodb:GetItem",
@@ -652,7 +666,7 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
-    "functions/payment_callback": {
+    "functions/payment_callback#handler.handler": {
         *((f"dynamodb:{a}", "ParticipantsTableName", None) for a in ("GetItem", "PutItem", "Query")),
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PARTICIPANT#*", "RECON#*")),
         ("dynamodb:UpdateItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
@@ -663,6 +677,18 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
         ("dynamodb:BatchGetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
         ("dynamodb:Query", "index:ParticipantsTableName/by_payer_month", None),
+        ("dynamodb:BatchWriteItem", "ParticipantsTableName", ("ORDER#*",)),
+    },
+    "functions/payment_callback#crediting.credit": {
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("ORDER#*",))
+            for a in ("GetItem", "Query", "PutItem", "UpdateItem")
+        ),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("PARTICIPANT#*",))
+            for a in ("GetItem", "BatchGetItem", "PutItem")
+        ),
+        ("dynamodb:PutItem", "ParticipantsTableName", ("RECON#*", "OUTBOX#*")),
     },
     "functions/notifier": {
         ("dynamodb:GetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
@@ -784,6 +810,7 @@ PAYMENT_ROUTES = {
     ("DELETE", "/v1/participants/{participant_id}/payer"): True,
     ("GET", "/v1/payers/{payer_id}/participants"): True,
     ("GET", "/v1/payers/{payer_id}/statement"): True,
+    ("POST", "/v1/payers/{payer_id}/payment-orders"): True,
     ("GET", "/v1/reconciliation"): True,
     ("POST", "/v1/reconciliation/{item_id}/resolve"): True,
     ("POST", "/v1/payments/midtrans"): False,
@@ -793,11 +820,13 @@ PAYMENT_ROUTES = {
 
 
 def _payments_env(functions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return _props(functions[_function_by_source(functions, "functions/payment_callback")])["Environment"]["Variables"]
+    return _props(functions[_function_by_source(functions, "functions/payment_callback#handler.handler")])[
+        "Environment"
+    ]["Variables"]
 
 
 def test_payment_callback_environment(functions: dict[str, dict[str, Any]], tables: dict[str, str]) -> None:
-    fn = _props(functions[_function_by_source(functions, "functions/payment_callback")])
+    fn = _props(functions[_function_by_source(functions, "functions/payment_callback#handler.handler")])
     env = fn["Environment"]["Variables"]
     assert _target_id(env["PARTICIPANTS_TABLE"]) == tables["ParticipantsTableName"]
     assert _target_id(env["IDEMPOTENCY_TABLE"]) == tables["IdempotencyTableName"]
@@ -834,7 +863,7 @@ def test_each_secret_is_read_by_exactly_the_function_that_uses_it(
     provider = {_target_id(v) for k, v in _payments_env(functions).items() if k in PAYMENT_SECRETS}
     enroll = _props(functions[_function_by_source(functions, "functions/enroll")])["Environment"]["Variables"]
     expected = {
-        _role_of(functions[_function_by_source(functions, "functions/payment_callback")]): provider,
+        _role_of(functions[_function_by_source(functions, "functions/payment_callback#handler.handler")]): provider,
         _role_of(functions[_function_by_source(functions, "functions/enroll")]): {
             _target_id(enroll["NIK_HMAC_SECRET_ARN"])
         },
@@ -855,7 +884,7 @@ def test_payment_routes_reach_the_payment_function(
     template_json: dict[str, Any],
     functions: dict[str, dict[str, Any]],
 ) -> None:
-    payments = _function_by_source(functions, "functions/payment_callback")
+    payments = _function_by_source(functions, "functions/payment_callback#handler.handler")
     routed = {
         (method, path): props
         for method, path, _, props in method_paths

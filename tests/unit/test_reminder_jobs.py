@@ -17,8 +17,8 @@ from perisai.domain.rates import RateBook
 from perisai.domain.reminders import ReminderBook
 from perisai.dynamo import to_item
 from perisai.participants.repository import ParticipantRepository, _profile_item
-from perisai.reminders.models import JobRequest, PageTask, ReminderMessage
 from perisai.queues import JobQueue
+from perisai.reminders.models import JobRequest, PageTask, ReminderMessage
 from perisai.reminders.repository import ReminderRepository, SendRate
 from perisai.reminders.service import ReminderJobs
 from tests.helpers.moto_table import Atomic

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.bulk_orders.models import (
@@ -112,7 +112,7 @@ class BulkOrders:
         workers: list[BulkWorker] = []
         refused: list[str] = []
         for participant_id in candidates:
-            billed = self._bill(profiles.get(participant_id), payer_id, request.months, today, must_owe=named is None)
+            billed = self._bill(profiles.get(participant_id), payer_id, request.months, today)
             if isinstance(billed, BulkWorker):
                 workers.append(billed)
             elif named is not None:
@@ -121,7 +121,7 @@ class BulkOrders:
             raise DomainValidationError.single("participant_ids", _listed("cannot be billed to this payer", refused))
         if not workers:
             raise DomainValidationError.single(
-                "participant_ids", "no worker this payer pays for owes a dues month it pays for"
+                "participant_ids", "no worker this payer pays for has an unpaid dues month it pays for"
             )
         order_id = "ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14))
         payable_until = now + timedelta(hours=self.rate_book.policies.payment_order_ttl_hours)
@@ -153,13 +153,13 @@ class BulkOrders:
         self.store.release(order_id, [w.participant_id for w in workers])
         raise DependencyUnavailable("could not draw a free payment code; retry")
 
-    def _bill(
-        self, participant: Participant | None, payer_id: str, months: int, today: Any, *, must_owe: bool
-    ) -> BulkWorker | str:
+    def _bill(self, participant: Participant | None, payer_id: str, months: int, today: date) -> BulkWorker | str:
         """The worker's months this payer pays for, priced; or why the worker cannot be billed.
 
         Each worker's next ``months`` unpaid months from their first unpaid one, as their own
-        order would bill, up to the first month this payer does not pay for."""
+        order would bill, up to the first month this payer does not pay for. A worker whose
+        first unpaid month another payer (or the worker) pays for is not this payer's to bill
+        yet: a takeover from next month is billed once this month is paid."""
         if participant is None:
             return "not found"
         if participant.status == "ended":
@@ -181,8 +181,6 @@ class BulkOrders:
             paid_by_payer.append(month)
         if not paid_by_payer:
             return f"not paid by this payer for {months_billed[0]}"
-        if must_owe and paid_by_payer[0] > DuesMonth.of(today):
-            return "owes no month yet"
         return BulkWorker(
             participant_id=participant.participant_id,
             lines=[order_line(participant, month, self.rate_book) for month in paid_by_payer],
