@@ -26,12 +26,12 @@ from perisai.bulk_orders.models import BulkChunk, BulkOrder, BulkWorker, SkipRea
 from perisai.dynamo import DynamoRepository, from_item, to_item
 from perisai.errors import DependencyUnavailable, VersionConflict
 from perisai.participants.models import Participant
-from perisai.participants.repository import DomainEvent, ParticipantRepository, profile_key
+from perisai.participants.repository import DomainEvent, ParticipantRepository
 from perisai.payments.crediting import CreditPlan
 from perisai.payments.repository import (
-    PAYCODE_RETENTION,
     RECEIVED_RETENTION_SECONDS,
     AlreadyHandled,
+    DynamoPaymentStore,
     MonthAlreadyCredited,
     PaymentCodeTaken,
     entry_item,
@@ -49,6 +49,7 @@ class BulkOrderRepository(DynamoRepository):
     def __init__(self, table_name: str, participants: ParticipantRepository, dynamodb: Any | None = None) -> None:
         super().__init__(table_name, dynamodb)
         self._participants = participants
+        self._codes = DynamoPaymentStore(table_name, participants, dynamodb)
 
     # -- opening --------------------------------------------------------------
 
@@ -75,9 +76,7 @@ class BulkOrderRepository(DynamoRepository):
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def participants(self, participant_ids: Sequence[str]) -> dict[str, Participant]:
-        items = self._batch_get([profile_key(pid) for pid in participant_ids])
-        found = [Participant.model_validate(from_item(item)) for item in items]
-        return {p.participant_id: p for p in found}
+        return self._participants.batch_get(participant_ids)
 
     def hold(self, order_id: str, participant_ids: Sequence[str], payable_until: datetime, now: datetime) -> list[str]:
         """Put the workers in this order (``BULKHOLD``), 100 a transaction; returns the workers
@@ -151,14 +150,6 @@ class BulkOrderRepository(DynamoRepository):
 
     def create(self, order: BulkOrder, selection: str, now: datetime) -> None:
         """The order, its payment code and the payer's pointer, in one transaction."""
-        code = {
-            "pk": f"PAYCODE#{order.payment_code}",
-            "sk": "CODE",
-            "entity": "payment_code",
-            "order_id": order.order_id,
-            "payable_until": order.payable_until.isoformat(),
-            "expires_at": int((order.payable_until + PAYCODE_RETENTION).timestamp()),
-        }
         pointer = {
             "pk": f"PAYER#{order.payer_id}",
             "sk": f"OPENBULK#{selection}",
@@ -169,14 +160,7 @@ class BulkOrderRepository(DynamoRepository):
         reasons = self._transact(
             [
                 self._put(_order_item(order), "attribute_not_exists(pk)"),
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(code),
-                        "ConditionExpression": "attribute_not_exists(pk) OR payable_until < :now",
-                        "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
-                    }
-                },
+                self._codes.code_put(order.order_id, order.payment_code, order.payable_until, now),
                 {"Put": {"TableName": self._table, "Item": to_item(pointer)}},
             ]
         )

@@ -12,7 +12,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.bulk_orders.models import (
@@ -40,10 +40,10 @@ from perisai.errors import DependencyUnavailable, NotFound, VersionConflict, Wor
 from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent
 from perisai.payments.crediting import CreditPlan, PaidVia, plan_credit
-from perisai.payments.models import CallbackAnswer, CallbackOutcome, PaymentView, ReconciliationItem, ReconciliationKind
+from perisai.payments.models import CallbackAnswer, CallbackOutcome, PaymentView, ReconciliationKind
 from perisai.payments.providers import ProviderEvent
-from perisai.payments.repository import MonthAlreadyCredited, PaymentCodeTaken, recon_item
-from perisai.payments.service import order_line, received_payment
+from perisai.payments.repository import MonthAlreadyCredited, PaymentCodeTaken
+from perisai.payments.service import held_money, order_line, received_payment
 
 CHUNK_SIZE = 100  # workers per queue task: a task's transactions stay well inside its timeout
 WRITE_ATTEMPTS = 5
@@ -360,19 +360,19 @@ class BulkOrders:
     def _skip(
         self, order: BulkOrder, chunk: int, worker: BulkWorker, reason: SkipReason, via: PaidVia, now: datetime
     ) -> None:
-        item = ReconciliationItem(
-            item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
-            kind="overpayment",
-            order_id=order.order_id,
+        message = f"{reason.replace('_', ' ')}: Rp{worker.amount:,} kept for payer {order.payer_id}"
+        kept = held_money(
+            "overpayment",
+            order.order_id,
+            via.provider,
+            via.reference,
+            worker.amount,
+            message,
+            now,
             participant_id=worker.participant_id,
             payer_id=order.payer_id,
-            provider=via.provider,
-            reference=via.reference,
-            amount=worker.amount,
-            message=f"{reason.replace('_', ' ')}: Rp{worker.amount:,} kept for payer {order.payer_id}",
-            created_at=now,
         )
-        self.store.skip(order, chunk, worker, reason, recon_item(item))
+        self.store.skip(order, chunk, worker, reason, kept)
 
 
 def payer_visible(payer_id: str, partner: Partner) -> None:
@@ -399,15 +399,6 @@ def _listed(what: str, entries: list[str]) -> str:
 def _recon(
     order: BulkOrder, event: ProviderEvent, now: datetime, kind: ReconciliationKind, message: str
 ) -> dict[str, Any]:
-    item = ReconciliationItem(
-        item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
-        kind=kind,
-        order_id=order.order_id,
-        payer_id=order.payer_id,
-        provider=event.provider,
-        reference=event.reference,
-        amount=event.amount,
-        message=message,
-        created_at=now,
+    return held_money(
+        kind, order.order_id, event.provider, event.reference, event.amount, message, now, payer_id=order.payer_id
     )
-    return recon_item(item)

@@ -28,7 +28,6 @@ from perisai.participants.models import Participant, StoredPayer
 
 DUE_MONTH_SHARDS = 16  # spreads one month's reminders over 16 index partitions
 OUTBOX_TTL_SECONDS = 7 * 24 * 3600
-BATCH_GET_ATTEMPTS = 4  # a first read and three retries of what DynamoDB left unprocessed
 
 
 class EventDetail(Protocol):
@@ -235,31 +234,11 @@ class ParticipantRepository(DynamoRepository):
         return str(from_item(item)["participant_id"]) if item else None
 
     def batch_get(self, participant_ids: Sequence[str]) -> dict[str, Participant]:
-        """The profiles of up to 100 participants (absent ids are left out), strongly consistent,
-        in one BatchGetItem; keys DynamoDB leaves unprocessed (throttling) are asked again, a few
-        times with a short backoff, then DependencyUnavailable."""
-        from perisai import aws
-        from perisai.dynamo import error_code
-        from perisai.errors import DependencyUnavailable
-
-        found: dict[str, Participant] = {}
-        keys = [profile_key(pid) for pid in dict.fromkeys(participant_ids)]
-        for attempt in range(BATCH_GET_ATTEMPTS):
-            if not keys:
-                return found
-            if attempt:
-                time.sleep(0.05 * 2**attempt)
-            try:
-                page = self._client.batch_get_item(RequestItems={self._table: {"Keys": keys, "ConsistentRead": True}})
-            except aws.CALL_ERRORS as exc:
-                raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
-            for item in page.get("Responses", {}).get(self._table, []):
-                participant = Participant.model_validate(from_item(item))
-                found[participant.participant_id] = participant
-            keys = page.get("UnprocessedKeys", {}).get(self._table, {}).get("Keys", [])
-        if keys:
-            raise DependencyUnavailable(f"{self._table}: {len(keys)} profiles left unprocessed")
-        return found
+        """The profiles of these participants (absent ids are left out), strongly consistent,
+        in BatchGetItems of 100 (what DynamoDB leaves unprocessed is asked again)."""
+        items = self._batch_get([profile_key(pid) for pid in dict.fromkeys(participant_ids)])
+        found = (Participant.model_validate(from_item(item)) for item in items)
+        return {participant.participant_id: participant for participant in found}
 
 
 def _profile_item(participant: Participant) -> dict[str, Any]:

@@ -65,24 +65,9 @@ class DynamoPaymentStore(DynamoRepository):
             # Useless once the order can no longer be paid: TTL removes it a day later.
             "expires_at": int((order.payable_until + timedelta(days=1)).timestamp()),
         }
-        code = {
-            "pk": f"PAYCODE#{order.payment_code}",
-            "sk": "CODE",
-            "entity": "payment_code",
-            "order_id": order.order_id,
-            "payable_until": order.payable_until.isoformat(),
-            "expires_at": int((order.payable_until + PAYCODE_RETENTION).timestamp()),
-        }
         items = [
             self._put(_order_item(order), "attribute_not_exists(pk)"),
-            {
-                "Put": {
-                    "TableName": self._table,
-                    "Item": to_item(code),
-                    "ConditionExpression": "attribute_not_exists(pk) OR payable_until < :now",
-                    "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
-                }
-            },
+            self.code_put(order.order_id, order.payment_code, order.payable_until, now),
             {"Put": {"TableName": self._table, "Item": to_item(pointer)}},
         ]
         reasons = self._transact(items)
@@ -90,6 +75,26 @@ class DynamoPaymentStore(DynamoRepository):
             raise PaymentCodeTaken()
         if reasons:
             raise VersionConflict(f"order {order.order_id}")
+
+    def code_put(self, order_id: str, payment_code: str, payable_until: datetime, now: datetime) -> dict[str, Any]:
+        """The transaction item claiming ``payment_code`` for an order: refused while another
+        order it names can still be paid (PaymentCodeTaken for the caller to draw again)."""
+        code = {
+            "pk": f"PAYCODE#{payment_code}",
+            "sk": "CODE",
+            "entity": "payment_code",
+            "order_id": order_id,
+            "payable_until": payable_until.isoformat(),
+            "expires_at": int((payable_until + PAYCODE_RETENTION).timestamp()),
+        }
+        return {
+            "Put": {
+                "TableName": self._table,
+                "Item": to_item(code),
+                "ConditionExpression": "attribute_not_exists(pk) OR payable_until < :now",
+                "ExpressionAttributeValues": {":now": {"S": now.isoformat()}},
+            }
+        }
 
     def get_order(self, order_id: str) -> PaymentOrder | BulkOrder | None:
         item = self._get({"pk": {"S": f"ORDER#{order_id}"}, "sk": {"S": "ORDER"}})

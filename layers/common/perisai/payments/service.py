@@ -500,15 +500,41 @@ def received_payment(event: ProviderEvent, now: datetime, outcome: str) -> Recei
 def _recon(
     order: PaymentOrder, event: ProviderEvent, now: datetime, kind: ReconciliationKind, message: str
 ) -> dict[str, Any]:
+    return held_money(
+        kind,
+        order.order_id,
+        event.provider,
+        event.reference,
+        event.amount,
+        message,
+        now,
+        participant_id=order.participant_id,
+    )
+
+
+def held_money(
+    kind: ReconciliationKind,
+    order_id: str,
+    provider: str,
+    reference: str,
+    amount: int,
+    message: str,
+    now: datetime,
+    *,
+    participant_id: str | None = None,
+    payer_id: str | None = None,
+) -> dict[str, Any]:
+    """The item that keeps money for a person to decide on (``RECON#open``)."""
     item = ReconciliationItem(
         # Sortable by time within its partition, and safe in a URL path.
         item_id=f"RCN-{now.astimezone(UTC).strftime('%Y%m%d%H%M%S')}-{uuid.uuid4().hex[:12]}",
         kind=kind,
-        order_id=order.order_id,
-        participant_id=order.participant_id,
-        provider=event.provider,
-        reference=event.reference,
-        amount=event.amount,
+        order_id=order_id,
+        participant_id=participant_id,
+        payer_id=payer_id,
+        provider=provider,
+        reference=reference,
+        amount=amount,
         message=message,
         created_at=now,
     )
