@@ -576,7 +576,7 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:UpdateItem",  # idempotency records; a ledger entry's rebate taken (PARTICIPANT#*, below)
         "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries, resolved RECON#* items, payer links (below)
         "dynamodb:BatchGetItem",  # a payer's page of workers' profiles (PARTICIPANT#*, below)
-        "dynamodb:BatchWriteItem",  # a bulk order's worker chunks (ORDER#*, below)
+        "dynamodb:BatchWriteItem",  # a bulk order's worker chunks, released holds (ORDER#*, PARTICIPANT#*, below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
     },
     "functions/payment_callback#crediting.credit": {
@@ -677,7 +677,7 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
         ("dynamodb:BatchGetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
         ("dynamodb:Query", "index:ParticipantsTableName/by_payer_month", None),
-        ("dynamodb:BatchWriteItem", "ParticipantsTableName", ("ORDER#*",)),
+        ("dynamodb:BatchWriteItem", "ParticipantsTableName", ("ORDER#*", "PARTICIPANT#*")),
     },
     "functions/payment_callback#crediting.credit": {
         *(

@@ -101,13 +101,20 @@ class DynamoRepository:
 
     def _batch_put(self, items: list[dict[str, Any]]) -> None:
         """Unconditional Puts, 25 a call; unprocessed items are sent again, with a short backoff."""
+        self._batch_write([{"PutRequest": {"Item": to_item(item)}} for item in items])
+
+    def _batch_delete(self, keys: list[dict[str, Any]]) -> None:
+        """Unconditional Deletes, 25 a call; unprocessed ones are sent again, with a short backoff."""
+        self._batch_write([{"DeleteRequest": {"Key": key}} for key in keys])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
         import time
 
         from perisai import aws
         from perisai.errors import DependencyUnavailable
 
-        for start in range(0, len(items), 25):
-            pending = [{"PutRequest": {"Item": to_item(item)}} for item in items[start : start + 25]]
+        for start in range(0, len(requests), 25):
+            pending = requests[start : start + 25]
             for attempt in range(8):
                 try:
                     answer = self._client.batch_write_item(RequestItems={self._table: pending})

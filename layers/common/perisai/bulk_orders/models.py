@@ -12,7 +12,7 @@ from perisai.models import Model, StoredModel
 from perisai.payments.models import OrderLine, PaymentView, ReceivedPayment
 
 MAX_WORKERS = 20_000
-BulkStatus = Literal["open", "crediting", "paid", "expired", "cancelled"]
+BulkStatus = Literal["open", "crediting", "paid", "expired", "cancelled", "reversed"]
 SkipReason = Literal["already_paid", "participation_ended", "participant_not_found"]
 
 
@@ -100,7 +100,7 @@ class BulkOrderView(Model):
     payment_code: str = Field(description="12-16 digits ending in a Damm check digit; said or typed at any counter")
     amount: int = Field(description="Integer rupiah: every worker's months, each priced with the rules in force")
     participants: BulkProgress
-    months: int = Field(description="Dues months billed per worker (fewer where the payer stops paying sooner)")
+    months: int = Field(description="Dues months asked per worker (a worker whose payer stops sooner is billed fewer)")
     expires_at: datetime
     status: BulkStatus = Field(description="open, then crediting once paid, then paid when every worker is done")
     payments: list[PaymentView] = Field(default_factory=list)

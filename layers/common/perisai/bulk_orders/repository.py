@@ -99,38 +99,57 @@ class BulkOrderRepository(DynamoRepository):
                 raise DependencyUnavailable("bulk order holds kept conflicting; retry")
         return taken
 
-    def holder(self, participant_id: str) -> str | None:
-        item = self._get({"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "BULKHOLD"}})
-        return str(from_item(item)["order_id"]) if item else None
-
-    def take_over_hold(self, participant_id: str, stale_order_id: str, order_id: str, payable_until: datetime) -> bool:
-        """Hold the worker for ``order_id`` if the hold still names ``stale_order_id`` (an order
-        that is no longer open, or was never stored)."""
-        item = _hold_item(order_id, participant_id, payable_until)
-        reasons = self._transact(
-            [
-                {
-                    "Put": {
-                        "TableName": self._table,
-                        "Item": to_item(item),
-                        "ConditionExpression": "order_id = :stale",
-                        "ExpressionAttributeValues": {":stale": {"S": stale_order_id}},
-                    }
-                }
-            ]
+    def holders(self, participant_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+        """Who holds each of these workers: participant -> (order id, when the hold was taken)."""
+        items = self._batch_get(
+            [{"pk": {"S": f"PARTICIPANT#{pid}"}, "sk": {"S": "BULKHOLD"}} for pid in dict.fromkeys(participant_ids)]
         )
-        return not reasons
+        holds = [from_item(item) for item in items]
+        return {
+            str(h["pk"]).removeprefix("PARTICIPANT#"): (str(h["order_id"]), datetime.fromisoformat(str(h["taken_at"])))
+            for h in holds
+        }
 
-    def release(self, order_id: str, participant_ids: Sequence[str]) -> None:
-        """Let workers go that this order held but will not bill (best effort: an order that
-        is never stored leaves a hold that the next order takes over)."""
-        for participant_id in participant_ids:
-            self._update(
-                Key={"pk": {"S": f"PARTICIPANT#{participant_id}"}, "sk": {"S": "BULKHOLD"}},
-                UpdateExpression="SET payable_until = :gone",
-                ConditionExpression="order_id = :order",
-                ExpressionAttributeValues={":gone": {"S": "1970-01-01T00:00:00+00:00"}, ":order": {"S": order_id}},
-            )
+    def take_over_holds(
+        self, stale: dict[str, str], order_id: str, payable_until: datetime, now: datetime
+    ) -> list[str]:
+        """Hold workers for ``order_id`` whose hold still names the stale order given for each
+        (participant -> order id no longer holding), 100 a transaction; returns those taken."""
+        taken: list[str] = []
+        pending = list(stale.items())
+        for _ in range(WRITE_ATTEMPTS):
+            if not pending:
+                break
+            refused: set[str] = set()
+            for start in range(0, len(pending), BATCH):
+                batch = pending[start : start + BATCH]
+                puts = [
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": to_item(_hold_item(order_id, pid, payable_until, now)),
+                            "ConditionExpression": "order_id = :stale",
+                            "ExpressionAttributeValues": {":stale": {"S": old}},
+                        }
+                    }
+                    for pid, old in batch
+                ]
+                reasons = self._transact(puts)
+                if not reasons:
+                    taken += [pid for pid, _ in batch]
+                else:
+                    refused |= {
+                        pid for (pid, _), r in zip(batch, reasons, strict=False) if r == "ConditionalCheckFailed"
+                    }
+            # A refused worker was taken by somebody else meanwhile; the rest of its batch is retried.
+            pending = [(pid, old) for pid, old in pending if pid not in refused and pid not in taken]
+        return taken
+
+    def release(self, participant_ids: Sequence[str]) -> None:
+        """Let workers go that this request held but will not bill (its order was not stored,
+        or it bills fewer): their holds are deleted, 25 a call. Only the request that took the
+        holds releases them, within its own lifetime, so no other order's hold is touched."""
+        self._batch_delete([{"pk": {"S": f"PARTICIPANT#{pid}"}, "sk": {"S": "BULKHOLD"}} for pid in participant_ids])
 
     def store_chunks(self, chunks: Sequence[BulkChunk], payable_until: datetime) -> None:
         # Kept a year after the order stops being payable: statements and support read the ledger.
@@ -305,7 +324,7 @@ class BulkOrderRepository(DynamoRepository):
         return {
             "Put": {
                 "TableName": self._table,
-                "Item": to_item(_hold_item(order_id, participant_id, payable_until)),
+                "Item": to_item(_hold_item(order_id, participant_id, payable_until, now)),
                 "ConditionExpression": "attribute_not_exists(pk) OR payable_until < :now OR order_id = :order",
                 "ExpressionAttributeValues": {":now": {"S": now.isoformat()}, ":order": {"S": order_id}},
             }
@@ -353,13 +372,16 @@ class BulkOrderRepository(DynamoRepository):
         }
 
 
-def _hold_item(order_id: str, participant_id: str, payable_until: datetime) -> dict[str, Any]:
+def _hold_item(order_id: str, participant_id: str, payable_until: datetime, now: datetime) -> dict[str, Any]:
     return {
         "pk": f"PARTICIPANT#{participant_id}",
         "sk": "BULKHOLD",
         "entity": "bulk_order_hold",
         "order_id": order_id,
         "payable_until": payable_until.isoformat(),
+        # When it was taken: a hold whose order was never stored is taken over only once the
+        # request that took it can no longer be running (its creation lease).
+        "taken_at": now.isoformat(),
         "expires_at": int((payable_until + timedelta(days=1)).timestamp()),
     }
 

@@ -7,8 +7,8 @@ storage is a port.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from perisai.bulk_orders.models import (
+    MAX_WORKERS,
     BulkChunk,
     BulkOrder,
     BulkOrderPaid,
@@ -43,12 +44,14 @@ from perisai.payments.crediting import CreditPlan, PaidVia, plan_credit
 from perisai.payments.models import CallbackAnswer, CallbackOutcome, PaymentView, ReconciliationKind
 from perisai.payments.providers import ProviderEvent
 from perisai.payments.repository import MonthAlreadyCredited, PaymentCodeTaken
-from perisai.payments.service import held_money, order_line, received_payment
+from perisai.payments.service import held_money, new_order_id, order_line, received_payment
 
 CHUNK_SIZE = 100  # workers per queue task: a task's transactions stay well inside its timeout
+# How long an order's creation may run (the API's 29 s, with room): a hold whose order was never
+# stored is not taken over before its request must have ended.
+CREATION_LEASE = timedelta(minutes=2)
 WRITE_ATTEMPTS = 5
 SHOWN_REFUSALS = 10
-_ORDER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
 class BulkStore(Protocol):
@@ -58,11 +61,11 @@ class BulkStore(Protocol):
     def hold(
         self, order_id: str, participant_ids: Sequence[str], payable_until: datetime, now: datetime
     ) -> list[str]: ...
-    def holder(self, participant_id: str) -> str | None: ...
-    def take_over_hold(
-        self, participant_id: str, stale_order_id: str, order_id: str, payable_until: datetime
-    ) -> bool: ...
-    def release(self, order_id: str, participant_ids: Sequence[str]) -> None: ...
+    def holders(self, participant_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]: ...
+    def take_over_holds(
+        self, stale: dict[str, str], order_id: str, payable_until: datetime, now: datetime
+    ) -> list[str]: ...
+    def release(self, participant_ids: Sequence[str]) -> None: ...
     def store_chunks(self, chunks: Sequence[BulkChunk], payable_until: datetime) -> None: ...
     def create(self, order: BulkOrder, selection: str, now: datetime) -> None: ...
     def get(self, order_id: str) -> BulkOrder | None: ...
@@ -119,13 +122,39 @@ class BulkOrders:
                 refused.append(f"{participant_id} ({billed})")
         if refused:
             raise DomainValidationError.single("participant_ids", _listed("cannot be billed to this payer", refused))
+        if len(workers) > MAX_WORKERS:
+            raise DomainValidationError.single(
+                "participant_ids",
+                f"{len(workers)} workers owe a month this payer pays for; one order bills at most {MAX_WORKERS}: "
+                "name them in several orders",
+            )
         if not workers:
             raise DomainValidationError.single(
                 "participant_ids", "no worker this payer pays for has an unpaid dues month it pays for"
             )
-        order_id = "ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14))
+        order_id = new_order_id()
         payable_until = now + timedelta(hours=self.rate_book.policies.payment_order_ttl_hours)
         workers = self._hold(order_id, workers, payable_until, now, strict=named is not None)
+        try:
+            return self._store(order_id, payer_id, request, partner, workers, selection, payable_until, now), True
+        except BaseException:
+            # Nothing billed them: let the workers go now rather than when the order would expire
+            # (if this fails too, the next order takes the holds over once the lease is past).
+            with contextlib.suppress(DependencyUnavailable):
+                self.store.release([w.participant_id for w in workers])
+            raise
+
+    def _store(
+        self,
+        order_id: str,
+        payer_id: str,
+        request: BulkOrderRequest,
+        partner: Partner,
+        workers: list[BulkWorker],
+        selection: str,
+        payable_until: datetime,
+        now: datetime,
+    ) -> BulkOrderView:
         chunks = [
             BulkChunk(order_id=order_id, chunk=n, workers=workers[start : start + CHUNK_SIZE])
             for n, start in enumerate(range(0, len(workers), CHUNK_SIZE))
@@ -147,10 +176,9 @@ class BulkOrders:
             )
             try:
                 self.store.create(order, selection, now)
-            except PaymentCodeTaken:
-                continue  # a code still in use: draw again
-            return self._view(order), True
-        self.store.release(order_id, [w.participant_id for w in workers])
+            except (PaymentCodeTaken, VersionConflict):
+                continue  # a code still in use (draw again), or a concurrent write: try again
+            return self._view(order)
         raise DependencyUnavailable("could not draw a free payment code; retry")
 
     def _bill(self, participant: Participant | None, payer_id: str, months: int, today: date) -> BulkWorker | str:
@@ -189,23 +217,31 @@ class BulkOrders:
     def _hold(
         self, order_id: str, workers: list[BulkWorker], payable_until: datetime, now: datetime, *, strict: bool
     ) -> list[BulkWorker]:
-        """Put each worker in this order; a worker in another open bulk order is refused (409)
-        when named, left out otherwise. A hold left by an order that is no longer open (paid,
-        or never stored) is taken over."""
+        """Put each worker in this order; a worker in another bulk order that may still be paid
+        or is being credited is refused (409) when named, left out otherwise. A hold left by an
+        order that is paid and credited, or was never stored (its request is long over), is
+        taken over."""
         taken = self.store.hold(order_id, [w.participant_id for w in workers], payable_until, now)
-        busy: list[str] = []
-        for participant_id in taken:
-            holder = self.store.holder(participant_id)
-            holding = self.store.get(holder) if holder else None
-            still_open = holding is not None and holding.status == "open" and holding.payable_until > now
-            if still_open or not (
-                holder and self.store.take_over_hold(participant_id, holder, order_id, payable_until)
-            ):
-                busy.append(participant_id if holding is None else f"{participant_id} ({holding.order_id})")
+        if not taken:
+            return workers
+        holders = self.store.holders(taken)
+        orders = {held: self.store.get(held) for held, _ in set(holders.values())}
+        stale: dict[str, str] = {}
+        for participant_id, (held, taken_at) in holders.items():
+            holding = orders[held]
+            if holding is None:
+                if taken_at < now - CREATION_LEASE:
+                    stale[participant_id] = held
+            elif not (holding.status == "crediting" or (holding.status == "open" and holding.payable_until > now)):
+                stale[participant_id] = held
+        freed = set(self.store.take_over_holds(stale, order_id, payable_until, now)) if stale else set()
+        busy = [f"{pid} ({holders[pid][0]})" if pid in holders else pid for pid in taken if pid not in freed]
         if not busy:
             return workers
         if strict or len(busy) == len(workers):
-            self.store.release(order_id, [w.participant_id for w in workers])
+            self.store.release(
+                [w.participant_id for w in workers if w.participant_id not in taken or w.participant_id in freed]
+            )
             raise WorkersInOpenOrder(_listed("already in an open bulk order", busy))
         left_out = {entry.split(" ")[0] for entry in busy}
         return [w for w in workers if w.participant_id not in left_out]
@@ -246,10 +282,19 @@ class BulkOrders:
         """A provider event for a bulk order: a payment is recorded and announced (the workers
         are credited from the queue), answering at once whatever the order's size."""
         if event.kind != "paid":
-            status = "expired" if event.kind == "failed" and order.status == "open" else order.status
+            # A failed attempt (one virtual account expiring) leaves the order payable by its
+            # code until it expires: it stays open. A reversal stops crediting the workers not
+            # credited yet; a person decides about those already credited.
+            status = "reversed" if event.kind == "reversed" else order.status
             recon = None
             if event.kind == "reversed":
-                recon = _recon(order, event, now, "reversal", "a bulk order's reversal: a person decides which months")
+                recon = _recon(
+                    order,
+                    event,
+                    now,
+                    "reversal",
+                    "a bulk order's payment reversed: crediting stopped; a person decides",
+                )
             outcome: CallbackOutcome = "reversed" if event.kind == "reversed" else "recorded"
             updated = order.model_copy(
                 update={"status": status, "payments": [*order.payments, received_payment(event, now, outcome)]}
@@ -276,7 +321,13 @@ class BulkOrders:
         updated = order.model_copy(
             update={"status": "crediting", "payments": [*order.payments, received_payment(event, now, "credited")]}
         )
-        self.store.record(updated, order.version, received_key, [DomainEvent("BulkOrderPaid", paid)])
+        late = None
+        if now > order.payable_until:
+            # Credited (months still unpaid are credited, the rest kept), and shown to a person.
+            late = _recon(
+                order, event, now, "late_payment", "bulk order paid after it expired; its workers are credited"
+            )
+        self.store.record(updated, order.version, received_key, [DomainEvent("BulkOrderPaid", paid)], late)
         return CallbackAnswer(
             outcome="credited",
             order_id=order.order_id,

@@ -83,9 +83,12 @@ class StatementRow(Model):
 class PayerStatement(Model):
     payer_id: str
     month: str
-    rows: list[StatementRow]
-    count: int
-    total: int = Field(description="Sum of the rows' amounts: what the ledger holds for this payer and month")
+    rows: list[StatementRow] = Field(description="This page's rows, by participant id")
+    count: int = Field(description="Rows of the whole month (every page), not only this page's")
+    total: int = Field(
+        description="Sum of the whole month's amounts (every page): what the ledger holds for this payer and month"
+    )
+    next_token: str | None = Field(description="Pass as next_token for the next page of rows; null: no more")
 
 
 class PayerLink(StoredModel):

@@ -5,6 +5,7 @@ boto3 access of this capability; AWS failures become DependencyUnavailable."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from perisai import aws
@@ -83,20 +84,68 @@ class PayerRepository(DynamoRepository):
 
     def statement_entries(self, payer_id: str, month: str) -> list[StatementEntry]:
         """Every ledger entry ``payer_id`` paid for dues month ``month`` (the whole index
-        partition, page by page), by participant id."""
+        partition, page by page), by participant id: the CSV statement."""
+        entries: list[StatementEntry] = []
+        for page in self._statement_pages(payer_id, month):
+            entries += [StatementEntry.model_validate(from_item(item)) for item in page.get("Items", [])]
+        return entries
+
+    def statement_page(
+        self, payer_id: str, month: str, limit: int, after: str | None
+    ) -> tuple[list[StatementEntry], str | None]:
+        """At most ``limit`` of those entries, by participant id, from after participant ``after``
+        (the index sort key ``gsi4sk``), and the participant id to go on from (None: no more).
+        Reads one entry past the page so the last page never hands out a token to an empty one."""
+        entries: list[StatementEntry] = []
+        for page in self._statement_pages(payer_id, month, after, limit + 1):
+            entries += [StatementEntry.model_validate(from_item(item)) for item in page.get("Items", [])]
+            if len(entries) > limit:
+                return entries[:limit], entries[limit - 1].participant_id
+        return entries, None
+
+    def statement_totals(self, payer_id: str, month: str) -> tuple[int, int]:
+        """(count, total) of the whole month: every entry of the index partition with only its
+        ``total`` projected (DynamoDB still reads each entry whole, but returns a few bytes of it)."""
+        count = total = 0
+        for page in self._statement_pages(payer_id, month, projection="#total"):
+            for item in page.get("Items", []):
+                count += 1
+                total += int(item["total"]["N"])
+        return count, total
+
+    def _statement_pages(
+        self,
+        payer_id: str,
+        month: str,
+        after: str | None = None,
+        limit: int | None = None,
+        projection: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """The by_payer_month partition of (payer, month), Query page by Query page (at most
+        ``limit`` entries in all when given)."""
+        values: dict[str, Any] = {":pk": {"S": statement_partition(payer_id, month)}}
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "IndexName": STATEMENT_INDEX,
             "KeyConditionExpression": "gsi4pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": statement_partition(payer_id, month)}},
+            "ExpressionAttributeValues": values,
         }
-        entries: list[StatementEntry] = []
+        if after is not None:
+            kwargs["KeyConditionExpression"] = "gsi4pk = :pk AND gsi4sk > :after"
+            values[":after"] = {"S": after}
+        if projection is not None:
+            kwargs["ProjectionExpression"] = projection
+            kwargs["ExpressionAttributeNames"] = {"#total": "total"}
+        read = 0
         while True:
+            if limit is not None:
+                kwargs["Limit"] = limit - read
             try:
                 page = self._client.query(**kwargs)
             except aws.CALL_ERRORS as exc:
                 raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
-            entries += [StatementEntry.model_validate(from_item(item)) for item in page.get("Items", [])]
-            if "LastEvaluatedKey" not in page:
-                return entries
+            yield page
+            read += len(page.get("Items", []))
+            if "LastEvaluatedKey" not in page or (limit is not None and read >= limit):
+                return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -2,7 +2,10 @@
 workers and its statement. No boto3: storage comes in as ports.
 
 - A payer (a ``sponsor`` or ``local_government`` partner) acts for itself; the back office acts
-  for any payer. Any other partner asking about a payer is told it does not exist (404 payer).
+  for any payer. Any other partner asking about a payer is told it does not exist (404 payer), as
+  for bulk orders (``payer_visible``): a partner of another channel reading its own id included.
+- A payer never displaces another: its change is refused (422 from_month) when another payer pays
+  any month from ``from_month`` on; the back office decides between payers.
 - A payer may take over any enrolled worker by id (SERTAKAN, APBD): the participant only has to exist.
 - Payer changes go on the participant's ``payer_changes`` (a change replaces every later one) and
   the payer links are written with it, in one transaction conditional on the version read.
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, cast
 
+from perisai.bulk_orders.service import payer_visible
 from perisai.clock import JAKARTA
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import DuesMonth
@@ -63,6 +67,12 @@ class PayerStore(Protocol):
 
     def statement_entries(self, payer_id: str, month: str) -> list[StatementEntry]: ...
 
+    def statement_page(
+        self, payer_id: str, month: str, limit: int, after: str | None
+    ) -> tuple[list[StatementEntry], str | None]: ...
+
+    def statement_totals(self, payer_id: str, month: str) -> tuple[int, int]: ...
+
 
 @dataclass
 class PayerService:
@@ -76,7 +86,9 @@ class PayerService:
         self, participant_id: str, payer_id: str, from_month: str, partner: Partner, now: datetime
     ) -> ParticipantPayerView:
         """``payer_id`` pays the worker's dues from ``from_month`` on. The same request again
-        changes nothing (and writes nothing)."""
+        changes nothing (and writes nothing). A payer acting for itself may not displace another
+        payer: if another pays any month from ``from_month`` on, 422 ``from_month`` (the back
+        office may: it decides between payers)."""
         payer = self._acting_for(payer_id, partner)
         current_month = str(DuesMonth.of(now))
 
@@ -89,6 +101,13 @@ class PayerService:
                 covered_through=current.covered_through,
                 current_month=current_month,
             )
+            if not partner.is_backoffice:
+                taken = _other_payer_from(payer_timeline(current), from_month, payer.payer_id)
+                if taken is not None:
+                    raise DomainValidationError.single(
+                        "from_month",
+                        f"another payer pays from month {taken}: take over from a later month, or ask the back office",
+                    )
             change = PayerChange(
                 from_month=from_month,
                 payer=StoredPayer(type=cast(PayerType, payer.type), id=payer.payer_id),
@@ -165,14 +184,10 @@ class PayerService:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def _may_read(self, payer_id: str, partner: Partner) -> None:
-        if not (partner.is_backoffice or partner.partner_id == payer_id):
-            raise NotFound("payer")
-
     def workers(self, payer_id: str, partner: Partner, now: datetime, limit: int, after: str | None) -> PayerWorkerPage:
         """The workers ``payer_id`` pays for this month or from a later month, with their standing
         as ``GET /v1/participants/{id}`` shows it: one Query of links, one batch read of profiles."""
-        self._may_read(payer_id, partner)
+        payer_visible(payer_id, partner)
         today = now.astimezone(JAKARTA).date()
         current_month = str(DuesMonth.of(today))
         links, next_token = self.payers.links(payer_id, current_month, limit, after)
@@ -200,27 +215,50 @@ class PayerService:
         return PayerWorkerPage(items=items, next_token=next_token)
 
     def statement(self, payer_id: str, month: str, partner: Partner) -> PayerStatement:
-        """What ``payer_id`` paid for dues month ``month``: one row per worker's ledger entry."""
-        self._may_read(payer_id, partner)
-        entries = sorted(self.payers.statement_entries(payer_id, month), key=lambda e: e.participant_id)
-        rows = [
-            StatementRow(
-                participant_id=entry.participant_id,
-                masked_name=entry.masked_name,
-                regency=entry.regency,
-                month=entry.month,
-                months=entry.order_months or [entry.month],
-                amount=entry.total,
-                order_id=entry.order_id,
-                payment_reference=entry.reference,
-                provider=entry.provider,
-                paid_at=entry.paid_at,
-            )
-            for entry in entries
-        ]
+        """What ``payer_id`` paid for dues month ``month``, the whole month in one statement (the
+        CSV): one row per worker's ledger entry."""
+        payer_visible(payer_id, partner)
+        rows = [_row(entry) for entry in self.payers.statement_entries(payer_id, month)]
         return PayerStatement(
-            payer_id=payer_id, month=month, rows=rows, count=len(rows), total=sum(row.amount for row in rows)
+            payer_id=payer_id,
+            month=month,
+            rows=rows,
+            count=len(rows),
+            total=sum(row.amount for row in rows),
+            next_token=None,
         )
+
+    def statement_page(
+        self, payer_id: str, month: str, partner: Partner, limit: int, after: str | None
+    ) -> PayerStatement:
+        """One page of that statement (``limit`` rows by participant id after participant
+        ``after``), with the whole month's ``count`` and ``total`` on every page. A first page
+        that holds the whole month needs no second read for them."""
+        payer_visible(payer_id, partner)
+        entries, next_token = self.payers.statement_page(payer_id, month, limit, after)
+        rows = [_row(entry) for entry in entries]
+        if after is None and next_token is None:
+            count, total = len(rows), sum(row.amount for row in rows)
+        else:
+            count, total = self.payers.statement_totals(payer_id, month)
+        return PayerStatement(
+            payer_id=payer_id, month=month, rows=rows, count=count, total=total, next_token=next_token
+        )
+
+
+def _row(entry: StatementEntry) -> StatementRow:
+    return StatementRow(
+        participant_id=entry.participant_id,
+        masked_name=entry.masked_name,
+        regency=entry.regency,
+        month=entry.month,
+        months=entry.order_months or [entry.month],
+        amount=entry.total,
+        order_id=entry.order_id,
+        payment_reference=entry.reference,
+        provider=entry.provider,
+        paid_at=entry.paid_at,
+    )
 
 
 def _changed(current: Participant, change: PayerChange) -> tuple[Participant, list[DomainEvent]] | None:
@@ -242,6 +280,15 @@ def _payers_from(spans: Sequence[PayerSpan], from_month: str) -> set[str]:
         if span.payer is not None and (until is None or until > from_month):
             paying.add(span.payer.payer_id)
     return paying
+
+
+def _other_payer_from(spans: Sequence[PayerSpan], from_month: str, payer_id: str) -> str | None:
+    """The first month from ``from_month`` on that a payer other than ``payer_id`` pays; None: none."""
+    for index, span in enumerate(spans):
+        until = spans[index + 1].from_month if index + 1 < len(spans) else None
+        if span.payer is not None and span.payer.payer_id != payer_id and (until is None or until > from_month):
+            return max(span.from_month, from_month)
+    return None
 
 
 def _current_or_next(link: PayerLink, current_month: str) -> dict[str, str] | None:

@@ -153,7 +153,7 @@ class PaymentService:
         rebates = self._rebates(participant, sum(line.total for line in lines))
         for _ in range(WRITE_ATTEMPTS):
             order = PaymentOrder(
-                order_id="ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14)),
+                order_id=new_order_id(),
                 participant_id=participant_id,
                 partner_id=partner.partner_id,
                 payment_code=new_payment_code(policies.payment_code_length),
@@ -457,6 +457,11 @@ class PaymentService:
 
     def _line(self, participant: Participant, month: DuesMonth) -> OrderLine:
         return order_line(participant, month, self.rate_book)
+
+
+def new_order_id() -> str:
+    """An order id: ``ORD-`` and 14 Crockford base-32 characters (no I, L, O, U)."""
+    return "ORD-" + "".join(secrets.choice(_ORDER_ALPHABET) for _ in range(14))
 
 
 def order_line(participant: Participant, month: DuesMonth, rate_book: RateBook) -> OrderLine:
