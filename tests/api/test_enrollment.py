@@ -155,7 +155,8 @@ BAD_INPUTS = [
     ({"programs": ["JKK", "JKM", "JP"]}, {"programs"}),
     ({"programs": ["JKK"]}, {"programs"}),
     ({"sector": "fishing"}, {"sector"}),
-    ({"payer": {"type": "sponsor"}}, {"payer"}),
+    ({"payer": {"type": "sponsor"}}, {"payer.type"}),  # only a sponsor partner names itself as payer
+    ({"payer": {"type": "sponsor", "id": "pt-maju"}}, {"payer.type"}),
     ({"full_name": ""}, {"full_name"}),
 ]
 

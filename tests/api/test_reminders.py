@@ -172,3 +172,19 @@ def _settle(runtime: LocalRuntime) -> Any:
     """Let what the runs set off finish here, not during the next module's setup."""
     yield
     runtime.delivery.drain()
+
+
+def test_a_worker_a_sponsor_pays_for_is_not_asked_to_pay(api: Api, frozen_clock: Callable[[str], None]) -> None:
+    frozen_clock("2027-06-03T10:00:00+07:00")
+    _, own_phone = _enroll(api)
+    local = f"0813{next(_phones):08d}"
+    sponsored = api.http.post(
+        f"{api.base}/v1/participants",
+        json=enrollment(sector="other", phone=local),
+        headers={"Authorization": "Bearer demo-sponsor-key", "Idempotency-Key": str(uuid.uuid4())},
+        timeout=120,
+    )
+    assert sponsored.status_code == 201, sponsored.text
+    # The sponsor pays June (its bulk orders): the reminder goes only to the worker who pays.
+    _run(api, "dues-reminders", "2027-06-10T09:00:00+07:00")
+    assert [m["to"] for m in _reminders(api, {own_phone, "+62" + local[1:]})] == [own_phone]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, StrictInt, field_validator, model_validator
+from pydantic import ConfigDict, Field, StrictInt, field_validator
 
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.identity import normalize_mobile, validate_nik
@@ -38,14 +38,8 @@ class Payer(Model):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     type: PayerType
-    id: str | None = Field(default=None, min_length=1, max_length=64, description="Sponsor or government id")
-
-    @model_validator(mode="after")
-    def _sponsor_needs_id(self) -> Payer:
-        # A government payer is the calling local government itself (EnrollmentService sets it).
-        if self.type == "sponsor" and not self.id:
-            raise ValueError("payer.id is required when payer.type is sponsor")
-        return self
+    # A sponsor or local government pays as itself (EnrollmentService sets the id from the caller).
+    id: str | None = Field(default=None, min_length=1, max_length=64, description="The paying partner's id (its own)")
 
 
 class Heir(Model):

@@ -258,7 +258,8 @@ def payer_for(partner: Partner, requested: Payer | None) -> StoredPayer | None:
     """Who pays, from what the system trusts (the partner's channel) as well as the body.
 
     Only a local government pays as government (APBD), and its enrollments are government-paid
-    unless it says otherwise; government-paid dues get no PP 50/2025 discount.
+    unless it says otherwise; government-paid dues get no PP 50/2025 discount. Likewise only a
+    sponsor pays as sponsor, for itself, and its enrollments are sponsor-paid unless it says so.
     """
     if partner.is_local_government:
         if requested is None or requested.type == "government":
@@ -269,8 +270,16 @@ def payer_for(partner: Partner, requested: Payer | None) -> StoredPayer | None:
         raise DomainValidationError.single(
             "payer.type", "only a local government partner may enroll government-paid workers"
         )
-    elif partner.channel == "sponsor" and requested is None:
+    elif requested is not None and requested.type == "sponsor" and partner.channel != "sponsor":
+        # A sponsor's months are billed to it (its bulk orders, its statement): only the sponsor
+        # itself names them, here or with PUT /v1/participants/{id}/payer.
+        raise DomainValidationError.single(
+            "payer.type", "only a sponsor partner enrolls sponsor-paid workers (a sponsor takes a worker over itself)"
+        )
+    elif partner.channel == "sponsor" and (requested is None or requested.type == "sponsor"):
         # A SERTAKAN sponsor enrolls the workers it pays for: paid by it from the first month.
+        if requested is not None and requested.id not in (None, partner.partner_id):
+            raise DomainValidationError.single("payer.id", "a sponsor pays as itself: omit payer.id")
         return StoredPayer(type="sponsor", id=partner.partner_id)
     return StoredPayer.model_validate(requested.model_dump()) if requested is not None else None
 

@@ -366,6 +366,10 @@ class ReminderSender:
             return "opted out"
         if participant.status == "ended":
             return "participation ended"
+        payer = participant.payer_for(participant.next_dues_month)
+        if payer is not None and payer.type != "self":
+            # A sponsor or local government pays the next unpaid month (its bulk orders): nothing to ask of the worker.
+            return f"paid by {payer.type} {payer.id}"
         if self.sms.was_sent(message.notification_id):
             return str(SendOutcome.ALREADY_HANDLED)
         rule = self.book.rule(message.kind)
