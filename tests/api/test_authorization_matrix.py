@@ -62,8 +62,9 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",  "/v1/participants/{participant_id}/contributions"):
                                                       (401,  401,  401,   200,  200,  200,  200,  404),
     # Payers: the worker's payer is set/stopped as demo-sponsor (a payer the agent's keys are not:
-    # 404, as for any other partner; the back office may act for it); a payer's own list and
-    # statement (the agent's keys ask for their own partner id: an empty list, an empty statement).
+    # 404, as for any other partner; the back office may act for it); a payer's list and statement
+    # (the agent's keys ask for their own partner id: an agent is no payer, 404 as for bulk orders;
+    # the back office reads demo-sponsor's).
     ("PUT",  "/v1/participants/{participant_id}/payer"):
                                                       (401,  401,  401,   404,  404,  403,  200,  404),
     ("DELETE", "/v1/participants/{participant_id}/payer"):
@@ -71,8 +72,8 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     # A bulk order (scope pay): the agent's keys are no payer (404); the back office names a
     # worker demo-sponsor does not pay for (422: past every authorization check).
     ("POST", "/v1/payers/{payer_id}/payment-orders"): (401,  401,  401,   403,  404,  403,  422,  403),
-    ("GET",  "/v1/payers/{payer_id}/participants"):   (401,  401,  401,   200,  200,  403,  200,  404),
-    ("GET",  "/v1/payers/{payer_id}/statement"):      (401,  401,  401,   200,  200,  403,  200,  404),
+    ("GET",  "/v1/payers/{payer_id}/participants"):   (401,  401,  401,   404,  404,  403,  200,  404),
+    ("GET",  "/v1/payers/{payer_id}/statement"):      (401,  401,  401,   404,  404,  403,  200,  404),
     ("GET",  "/v1/reconciliation"):                   (401,  401,  401,   403,  403,  403,  200,  403),
     ("POST", "/v1/reconciliation/{item_id}/resolve"): (401,  401,  401,   403,  403,  403,  404,  403),
     # Public: each provider authenticates itself (its signature, token or HMAC), whatever partner key

@@ -168,7 +168,89 @@ def test_a_local_government_takes_over_from_next_month_and_pays_those_months_in_
     assert lines[-1][0] == "TOTAL" and lines[-1][5] == str(june["total"])
     # May was the worker's own month: not on the government's statement.
     may = api.get(f"/v1/payers/{pemda}/statement", headers, params={"month": "2026-05"}).json()
-    assert (may["count"], may["total"], may["rows"]) == (0, 0, [])
+    assert (may["count"], may["total"], may["rows"], may["next_token"]) == (0, 0, [], None)
+
+
+def test_the_statement_pages_with_the_whole_months_count_and_total_and_the_csv_is_whole(
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
+) -> None:
+    frozen_clock(NOW)
+    pemda, headers = _payer(runtime, "local_government")
+    workers = sorted(_enrolled(api) for _ in range(3))
+    for participant_id in workers:
+        assert _put(api, participant_id, pemda, "2026-05", headers).status_code == 200
+        pay_by_midtrans(api, participant_id, 1)  # May, the government's
+    amounts = {w: _ledger(runtime, w)["2026-05"]["total"] for w in workers}
+    whole = (3, sum(amounts.values()))
+
+    def page(**params: Any) -> dict[str, Any]:
+        response = api.get(f"/v1/payers/{pemda}/statement", headers, params={"month": "2026-05", **params})
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    first = page(limit=2)
+    assert [r["participant_id"] for r in first["rows"]] == workers[:2]
+    assert (first["count"], first["total"]) == whole  # the whole month's, not the page's
+    assert first["next_token"] == workers[1]  # the last row's participant id
+    rest = page(limit=2, next_token=first["next_token"])
+    assert [r["participant_id"] for r in rest["rows"]] == workers[2:]
+    assert (rest["count"], rest["total"], rest["next_token"]) == (*whole, None)
+    exact = page(limit=3)  # a page that ends with the month hands out no token to an empty page
+    assert [r["participant_id"] for r in exact["rows"]] == workers and exact["next_token"] is None
+    assert (exact["count"], exact["total"]) == whole
+    default = page()  # limit 1000
+    assert [r["amount"] for r in default["rows"]] == [amounts[w] for w in workers]
+    assert (default["count"], default["total"], default["next_token"]) == (*whole, None)
+    past_the_end = page(next_token=workers[2])
+    assert (past_the_end["rows"], past_the_end["count"], past_the_end["total"]) == ([], *whole)
+
+    # The CSV is the whole month in one response, whatever limit says.
+    as_csv = api.get(
+        f"/v1/payers/{pemda}/statement", {**headers, "Accept": "text/csv"}, params={"month": "2026-05", "limit": 1}
+    )
+    assert as_csv.status_code == 200, as_csv.text
+    lines = list(csv.reader(io.StringIO(as_csv.text)))
+    assert [line[0] for line in lines[1:-1]] == workers
+    assert lines[-1][0] == "TOTAL" and (int(lines[-1][4]), int(lines[-1][5])) == whole
+
+
+def test_a_payer_cannot_displace_another_payers_months_but_the_back_office_can(
+    api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
+) -> None:
+    frozen_clock(NOW)
+    pemda, pemda_headers = _payer(runtime, "local_government")
+    sponsor, sponsor_headers = _payer(runtime, "sponsor")
+    participant_id = _enrolled(api)
+    assert _put(api, participant_id, pemda, "2026-07", pemda_headers).status_code == 200
+    before = api.get(f"/v1/participants/{participant_id}", PARTNER).json()
+
+    for from_month, named in (("2026-05", "2026-07"), ("2026-07", "2026-07"), ("2026-09", "2026-09")):
+        refused = _put(api, participant_id, sponsor, from_month, sponsor_headers)
+        assert refused.status_code == 422, refused.text
+        (field,) = refused.json()["fields"]
+        assert field["field"] == "from_month" and f"another payer pays from month {named}" in field["message"]
+    assert api.get(f"/v1/participants/{participant_id}", PARTNER).json() == before  # nothing written
+    assert _workers(api, sponsor, sponsor_headers)["items"] == []
+
+    # The government stops from September: the sponsor may take over from then, not before.
+    assert _delete(api, participant_id, "2026-09", pemda_headers).status_code == 200
+    assert _put(api, participant_id, sponsor, "2026-08", sponsor_headers).status_code == 422
+    taken = _put(api, participant_id, sponsor, "2026-09", sponsor_headers)
+    assert taken.status_code == 200, taken.text
+    assert [(c["from_month"], c["payer_id"]) for c in taken.json()["changes"]] == [
+        ("2026-05", None),
+        ("2026-07", pemda),
+        ("2026-09", sponsor),
+    ]
+    # The government cannot take September back either; the back office decides between payers.
+    assert _put(api, participant_id, pemda, "2026-08", pemda_headers).status_code == 422
+    replaced = _put(api, participant_id, pemda, "2026-08", BACKOFFICE)
+    assert replaced.status_code == 200, replaced.text
+    assert [(c["from_month"], c["payer_id"]) for c in replaced.json()["changes"]] == [
+        ("2026-05", None),
+        ("2026-07", pemda),
+    ]
+    assert _workers(api, sponsor, sponsor_headers)["items"] == []
 
 
 def test_delete_stops_the_payer_from_a_month(
@@ -233,6 +315,9 @@ def test_another_partner_gets_404_everywhere(
         api.get(f"/v1/payers/{pemda}/participants", nosy),
         api.get(f"/v1/payers/{pemda}/statement", nosy, params={"month": "2026-06"}),
         _delete(api, participant_id, "2026-07", PARTNER),  # the enrolling agent is no payer either
+        # A partner that is no payer, even naming itself, has no payer list or statement.
+        api.get("/v1/payers/demo-partner/participants", PARTNER),
+        api.get("/v1/payers/demo-partner/statement", PARTNER, params={"month": "2026-06"}),
     ):
         assert response.status_code == 404, response.text
         assert response.json()["error"] == "not_found" and participant_id not in response.text
@@ -261,5 +346,10 @@ def test_bad_input_is_422_naming_the_field(
     assert field_of(_delete(api, participant_id, "August", headers)) == ["from_month"]
     assert field_of(api.get(f"/v1/payers/{pemda}/participants", headers, params={"limit": 101})) == ["limit"]
     assert field_of(api.get(f"/v1/payers/{pemda}/statement", headers, params={"month": "2026-6"})) == ["month"]
+    statement = f"/v1/payers/{pemda}/statement"
+    for limit in (0, 5001):
+        assert field_of(api.get(statement, headers, params={"month": "2026-06", "limit": limit})) == ["limit"]
+    for token in ("PST-abc", "WORKER#PST-1", "x" * 40, "PST-" + "A" * 33):
+        assert field_of(api.get(statement, headers, params={"month": "2026-06", "next_token": token})) == ["next_token"]
     # Nothing changed: the worker still pays every month.
     assert _put(api, participant_id, pemda, "2026-08", headers).json()["changes"][0]["type"] == "self"

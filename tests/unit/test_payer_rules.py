@@ -70,3 +70,24 @@ def test_from_month_limits(from_month: str, accepted: bool) -> None:
 
 def test_a_worker_who_never_paid_may_be_taken_over_from_the_first_dues_month() -> None:
     check_from_month("2026-03", first_dues_month="2026-03", covered_through=None, current_month="2026-05")
+
+
+@pytest.mark.parametrize(
+    ("changes", "from_month", "named"),
+    [
+        ([], "2026-05", None),  # the worker pays: nobody to displace
+        ([("2026-06", SPONSOR)], "2026-05", None),  # only the asking payer itself
+        ([("2026-07", PEMDA)], "2026-05", "2026-07"),  # another payer's months come later
+        ([("2026-07", PEMDA)], "2026-09", "2026-09"),  # open-ended: it pays the asked month too
+        ([("2026-04", PEMDA), ("2026-06", None)], "2026-06", None),  # it stopped before
+        ([("2026-04", PEMDA), ("2026-06", None)], "2026-05", "2026-05"),  # May is still its month
+        ([("2026-06", SPONSOR), ("2026-08", PEMDA)], "2026-06", "2026-08"),
+    ],
+)
+def test_a_payer_sees_the_first_month_another_payer_pays(
+    changes: list[tuple[str, PayerRef | None]], from_month: str, named: str | None
+) -> None:
+    from perisai.payers.service import _other_payer_from
+
+    spans = timeline("2026-03", None, changes)
+    assert _other_payer_from(spans, from_month, SPONSOR.payer_id) == named
