@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perisai import aws, idempotency, snapstart
 from perisai.api import PUBLIC, build_resolver, documented, json_body, scoped
-from perisai.bulk_orders.models import BulkOrderRequest, BulkOrderView
+from perisai.bulk_orders.models import BulkOrderView
 from perisai.bulk_orders.repository import BulkOrderRepository
 from perisai.bulk_orders.service import BulkOrders
 from perisai.clock import clock
@@ -156,50 +156,6 @@ def open_payment_order(
 )
 def get_payment_order(order_id: Annotated[str, Path(min_length=1, max_length=64)]) -> PaymentOrderView | BulkOrderView:
     return service().order(order_id, app.context["partner"])
-
-
-def _open_bulk_once(request: dict[str, Any]) -> dict[str, Any]:
-    partner = Partner(request["partner_id"], request["channel"], frozenset(request["scopes"]), request["key_id"])
-    body = BulkOrderRequest.model_validate(request["body"]["order"])
-    order, created = bulk_orders().open(request["body"]["payer_id"], body, partner, clock.now())
-    if created:
-        metrics.add_metric(name="BulkOrderOpened", unit="Count", value=1)
-        logger.info("bulk order opened", extra={"order_id": order.order_id, "participants": order.participants.total})
-    return {"status": 201 if created else 200, "body": order.model_dump(mode="json")}
-
-
-@app.post(
-    "/v1/payers/<payer_id>/payment-orders",
-    **scoped("pay"),
-    responses={
-        **documented(201, BulkOrderView, 400, 401, 403, 404, 409, 413, 415, 422),
-        200: {
-            "description": "An open order already bills these months for these workers: that order",
-            "content": {"application/json": {"model": BulkOrderView}},
-        },
-    },
-    summary="A payer's bulk order: one code and one amount for up to 20,000 workers it pays for",
-    tags=["Payers"],
-)
-def open_bulk_order(
-    payer_id: Annotated[str, Path(min_length=1, max_length=64)],
-    order: BulkOrderRequest,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=8, max_length=128)] = None,
-) -> Response[Any]:
-    partner: Partner = app.context["partner"]
-    identity = {
-        "channel": partner.channel,
-        "scopes": sorted(partner.scopes),
-        "key_id": partner.key_id,
-    }
-    body = {"payer_id": payer_id, "order": order.model_dump(mode="json")}
-    if idempotency_key:
-        result = idempotency.once(PaymentsEnv.load().idempotency_table, "bulk-order", _open_bulk_once)(
-            partner_id=partner.partner_id, idempotency_key=idempotency_key, body=body, **identity
-        )
-    else:
-        result = _open_bulk_once({"partner_id": partner.partner_id, "body": body, **identity})
-    return json_body(BulkOrderView.model_validate(result["body"]), status=result["status"])
 
 
 @app.get(
@@ -336,7 +292,6 @@ def prime() -> None:
     aws.client("dynamodb")
     aws.client("secretsmanager")
     idempotency.once(env.idempotency_table, "payment-order", _open_once)
-    idempotency.once(env.idempotency_table, "bulk-order", _open_bulk_once)
     import aws_lambda_powertools.utilities.parameters  # noqa: F401  # first secret read
 
     check_payment_code(new_payment_code(RateBook.load().policies.payment_code_length))
@@ -345,7 +300,6 @@ def prime() -> None:
         ("POST", "/v1/payments/xendit", "{}"),  # 401: no token header
         ("POST", "/v1/payments/channel", "{}"),  # 401: no signature headers
         ("POST", "/v1/participants/PST-PRIMING/payment-orders", '{"months": 2}'),  # 422
-        ("POST", "/v1/payers/priming/payment-orders", '{"months": 2}'),  # 422
         ("GET", "/v1/participants/PST-PRIMING/contributions", None),
         ("GET", "/v1/payers/priming/participants", None),  # 422: limit 0
     ]

@@ -71,7 +71,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/v1/payers/{payer_id}/participants", "payment_callback"),
     Route("GET", "/v1/payers/{payer_id}/statement", "payment_callback"),
     # A payer's (sponsor, local government) bulk order: one code for up to 20,000 workers.
-    Route("POST", "/v1/payers/{payer_id}/payment-orders", "payment_callback"),
+    Route("POST", "/v1/payers/{payer_id}/payment-orders", "bulk_orders"),
     # Money that needs a person (scope backoffice).
     Route("GET", "/v1/reconciliation", "payment_callback"),
     Route("POST", "/v1/reconciliation/{item_id}/resolve", "payment_callback"),

@@ -37,8 +37,9 @@ def build_document() -> dict[str, Any]:
         security=[{"PartnerKey": []}],
         on_conflict="error",
     )
-    for handler_file in sorted(FUNCTIONS.glob("*/handler.py")):
-        if "build_resolver()" in handler_file.read_text():
+    # Every module of a function folder that builds an API resolver (a folder may hold several functions).
+    for handler_file in sorted(FUNCTIONS.glob("*/*.py")):
+        if "app = build_resolver()" in handler_file.read_text():
             merge.add_file(handler_file, resolver_name="app")
     # Round-trip through the JSON form: get_openapi_schema() may still hold model objects.
     return _normalise(json.loads(merge.get_openapi_json_schema()))

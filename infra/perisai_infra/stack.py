@@ -132,16 +132,7 @@ class PerisaiStack(Stack):
         _allow(payments, ["dynamodb:Query"], [f"{data.participants.table_arn}/index/by_payer_month"])
         # A page of the workers a payer pays for: their profiles in one BatchGetItem.
         _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
-        # Bulk orders: the workers' profiles and holds read in batches (above), each worker's hold
-        # (PARTICIPANT#<id> BULKHOLD) taken in transactions and released in batches, the payer's
-        # pointer (PAYER#); the order's worker chunks written in batches (ORDER#).
-        _allow(
-            payments,
-            ["dynamodb:BatchWriteItem"],
-            [data.participants.table_arn],
-            leading_keys=["ORDER#*", "PARTICIPANT#*"],
-        )
-        BulkCreditingConstruct(self, "BulkCrediting", fns=fns, data=data, bus=bus)
+        bulk = BulkCreditingConstruct(self, "BulkCrediting", fns=fns, data=data, bus=bus)
         claim_documents = ClaimsConstruct(self, "Claims", data=data)
         claims = fns.add(
             FunctionSpec(
@@ -246,6 +237,7 @@ class PerisaiStack(Stack):
             functions={
                 "enroll": enroll,
                 "payment_callback": payments,
+                "bulk_orders": bulk.opening,
                 "claims": claims,
             },
             authorizer_fn=authorizer,

@@ -576,8 +576,16 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "dynamodb:UpdateItem",  # idempotency records; a ledger entry's rebate taken (PARTICIPANT#*, below)
         "dynamodb:DeleteItem",  # idempotency records; reversed ledger entries, resolved RECON#* items, payer links (below)
         "dynamodb:BatchGetItem",  # a payer's page of workers' profiles (PARTICIPANT#*, below)
-        "dynamodb:BatchWriteItem",  # a bulk order's worker chunks, released holds (ORDER#*, PARTICIPANT#*, below)
         "secretsmanager:GetSecretValue",  # the three provider secrets only (below)
+    },
+    "functions/payment_callback#bulk.handler": {
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",  # holds, the order, its code and pointer: transactions of Puts
+        "dynamodb:Query",  # the payer's links (PAYER#*, below)
+        "dynamodb:BatchGetItem",  # profiles and holds (PARTICIPANT#*, below)
+        "dynamodb:BatchWriteItem",  # worker chunks (ORDER#*), released holds (PARTICIPANT#*)
+        "dynamodb:UpdateItem",  # idempotency records only (below)
+        "dynamodb:DeleteItem",  # idempotency records only (below)
     },
     "functions/payment_callback#crediting.credit": {
         "dynamodb:GetItem",
@@ -677,7 +685,16 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ("dynamodb:DeleteItem", "ParticipantsTableName", ("PAYER#*",)),
         ("dynamodb:BatchGetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
         ("dynamodb:Query", "index:ParticipantsTableName/by_payer_month", None),
-        ("dynamodb:BatchWriteItem", "ParticipantsTableName", ("ORDER#*", "PARTICIPANT#*")),
+    },
+    "functions/payment_callback#bulk.handler": {
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("PAYER#*",)) for a in ("GetItem", "PutItem", "Query")),
+        *(
+            (f"dynamodb:{a}", "ParticipantsTableName", ("PARTICIPANT#*",))
+            for a in ("GetItem", "PutItem", "BatchGetItem", "BatchWriteItem")
+        ),
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("ORDER#*",)) for a in ("GetItem", "PutItem", "BatchWriteItem")),
+        ("dynamodb:PutItem", "ParticipantsTableName", ("PAYCODE#*",)),
+        *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
     },
     "functions/payment_callback#crediting.credit": {
         *(
@@ -810,7 +827,6 @@ PAYMENT_ROUTES = {
     ("DELETE", "/v1/participants/{participant_id}/payer"): True,
     ("GET", "/v1/payers/{payer_id}/participants"): True,
     ("GET", "/v1/payers/{payer_id}/statement"): True,
-    ("POST", "/v1/payers/{payer_id}/payment-orders"): True,
     ("GET", "/v1/reconciliation"): True,
     ("POST", "/v1/reconciliation/{item_id}/resolve"): True,
     ("POST", "/v1/payments/midtrans"): False,

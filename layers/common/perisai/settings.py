@@ -68,6 +68,13 @@ class PaymentsEnv(Environment):
     partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
 
 
+class BulkOrdersEnv(Environment):
+    """Opening payers' bulk orders (its own function: a longer timeout than the callbacks')."""
+
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+
+
 class BulkCreditingEnv(Environment):
     """The bulk-order crediting worker: tasks from its queue, fanned out onto the same queue."""
 
