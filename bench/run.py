@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import coldstart, cost, growth, operations, overhead, reminders, report, sizes
+from bench import bulk_orders, coldstart, cost, growth, operations, overhead, reminders, report, sizes
 from bench.common import DOC, FUNCTION_HANDLERS, RESULTS, StdoutSink, progress
 from bench.stack import PARTNER_KEY, Stack, start, stop
 
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/BENCHMARKS.md")
     parser.add_argument(
         "--only",
-        choices=["reminders"],
+        choices=["reminders", "bulk_orders"],
         help="measure only this section (synthesizes the stack for its table), merged into bench/results.json",
     )
     args = parser.parse_args(argv)
@@ -114,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     results["reminders"] = reminders.measure(
         reminders.participants_table(template), memory_mb=reminders.reminder_pages_memory(template)
     )
+    results["bulk_orders"] = bulk_orders.measure(reminders.participants_table(template))
     progress("deployment sizes")
     results["sizes"] = sizes.measure()
     results["function_memory_mb"] = memory
@@ -123,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
     RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(report.table(results))
+    print(bulk_orders.text(results["bulk_orders"]))
     print(
         f"\n{sum(b['met'] for b in results['budgets'])} of {len(results['budgets'])} budgets met; "
         f"figures in {RESULTS.relative_to(RESULTS.parents[1])}; {results['bench_seconds']:.0f} s"
@@ -130,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_docs:
         from bench import docs
 
-        DOC.write_text(docs.render(results))
+        DOC.write_text(bulk_orders.with_section(docs.render(results), results))
         print(f"wrote {DOC.relative_to(DOC.parents[1])}")
     return 0
 
@@ -150,6 +152,8 @@ def _only(section: str, docs: bool) -> int:
         results["reminders"] = reminders.measure(
             reminders.participants_table(template), memory_mb=reminders.reminder_pages_memory(template)
         )
+    if section == "bulk_orders":
+        results["bulk_orders"] = bulk_orders.measure(reminders.participants_table(template))
     key_of = {k: function_key(f.source, f.handler) for k, f in load(template).functions.items()}
     results["cost"] = cost.model(results, template, results["function_memory_mb"], key_of)
     results["budgets"] = report.budgets(results)
@@ -163,9 +167,11 @@ def _only(section: str, docs: bool) -> int:
     )
     RESULTS.write_text(json.dumps(results, indent=1, default=str) + "\n")
     print(report.table(results))
+    if "bulk_orders" in results:
+        print(bulk_orders.text(results["bulk_orders"]))
     if docs:
         from bench import docs as docs_module
 
-        DOC.write_text(docs_module.render(results))
+        DOC.write_text(bulk_orders.with_section(docs_module.render(results), results))
         print(f"wrote {DOC.relative_to(DOC.parents[1])}")
     return 0
