@@ -20,7 +20,7 @@ NOW = "2026-05-05T10:00:00+07:00"  # May 2026: sector "other" is in the PP 50/20
 
 def _payer(runtime: LocalRuntime, channel: str) -> tuple[str, dict[str, str]]:
     partner_id = f"{'pemda' if channel == 'local_government' else 'sponsor'}-{uuid.uuid4().hex[:8]}"
-    headers, _ = partner_key(runtime, partner_id, ["enroll", "pay"], channel=channel)  # type: ignore[arg-type]
+    headers, _ = partner_key(runtime, partner_id, ["enroll", "pay"], channel=channel)  # type: ignore[arg-type]  # a payer channel, given as text
     return partner_id, headers
 
 
@@ -123,7 +123,7 @@ def test_a_local_government_takes_over_from_next_month_and_pays_those_months_in_
         {"from_month": "2026-06", "payer_id": pemda, "type": "government"},
     ]
     assert "full_name" not in response.text and "nik" not in view
-    version = _raw(runtime, f"PARTICIPANT#{participant_id}", "PROFILE")["version"]  # type: ignore[index]
+    version = _raw(runtime, f"PARTICIPANT#{participant_id}", "PROFILE")["version"]  # type: ignore[index]  # the profile exists: it was just written
     again = _put(api, participant_id, pemda, "2026-06", headers)
     assert again.json() == view
     assert _raw(runtime, f"PARTICIPANT#{participant_id}", "PROFILE")["version"] == version  # type: ignore[index]  # no second write
