@@ -123,6 +123,7 @@ class Delivery:
             )
             iterator = streams.get_shard_iterator(StreamArn=stream_arn, ShardId=shard_id, **where)["ShardIterator"]
             page = streams.get_records(ShardIterator=iterator)
+            _forget_iterators(iterator, page.get("NextShardIterator"))
             for record in page.get("Records", []):
                 cursor.positions[shard_id] = record["dynamodb"]["SequenceNumber"]
                 record = json.loads(json.dumps(record, default=str))
@@ -309,3 +310,18 @@ def _passes(filters: tuple[str, ...], record: dict[str, Any]) -> bool:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def _forget_iterators(*iterators: str | None) -> None:
+    """moto keeps every shard iterator it hands out, and each holds the stream's shard and so its
+    table; after a rolled-back transaction that is a whole stale copy of the table. Polling with a
+    fresh iterator many times a second, the local runtime would hold thousands of table copies by
+    the end of the suite: it drops each iterator once used (AWS expires them after 15 minutes)."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    from local_runtime.cloud import ACCOUNT, REGION
+
+    kept = dynamodbstreams_backends[ACCOUNT][REGION].shard_iterators
+    for iterator in iterators:
+        if iterator:
+            kept.pop(iterator, None)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import moto.sqs.models as moto_sqs
+from moto.core.common_models import BaseModel
 
 from local_runtime import template as stack_template
 from local_runtime.cloud import LocalCloud, MotoServer
@@ -72,6 +73,11 @@ class LocalRuntime:
         self._sqs_retention = MethodPatch(
             moto_sqs.SQSBackend, "is_message_valid_based_on_retention_period", _always_retained
         )
+        # moto keeps every model instance it ever made (for its reset), and snapshots a whole table
+        # for each item of a transaction (its rollback): each transaction would leak table copies,
+        # gigabytes over a test run. The runtime never resets moto, so its DynamoDB models
+        # (tables, items, stream shards and iterators) are not tracked.
+        self._table_copies = MethodPatch(BaseModel, "__new__", _untracked_dynamodb_models)
 
     @property
     def url(self) -> str:
@@ -98,6 +104,7 @@ class LocalRuntime:
         # (quiet hours) comes back when PUT /_local/clock reaches 08:00, as it would in AWS.
         self._sqs_clock.install()
         self._sqs_retention.install()
+        self._table_copies.install()
         self.cloud = LocalCloud(self.model, self.moto.endpoint)
         self.cloud.configure_process()
         from perisai import aws
@@ -154,6 +161,7 @@ class LocalRuntime:
         self.moto.stop()
         self._sqs_clock.uninstall()
         self._sqs_retention.uninstall()
+        self._table_copies.uninstall()
         if self._state_file and self._state_file.exists():
             self._state_file.unlink()
         from perisai.clock import clock
@@ -210,6 +218,15 @@ class LocalRuntime:
         if method == "POST" and path == "/_local/drain":
             return _json(200, {"delivered": self.delivery.drain()})
         return _error(404, "not_found", f"no local route {method} {path}")
+
+
+def _untracked_dynamodb_models(original: Any) -> Any:
+    def new(cls: Any, *args: Any, **kwargs: Any) -> Any:
+        if not cls.__module__.startswith(("moto.dynamodb", "moto.dynamodbstreams")):
+            return original(cls, *args, **kwargs)
+        return object.__new__(cls)
+
+    return new
 
 
 def _always_retained(_original: Any) -> Any:
