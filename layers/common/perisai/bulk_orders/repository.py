@@ -17,7 +17,6 @@ the participant on the version read, and the events.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,7 +28,6 @@ from perisai.participants.models import Participant
 from perisai.participants.repository import DomainEvent, ParticipantRepository
 from perisai.payments.crediting import CreditPlan
 from perisai.payments.repository import (
-    RECEIVED_RETENTION_SECONDS,
     AlreadyHandled,
     DynamoPaymentStore,
     MonthAlreadyCredited,
@@ -231,15 +229,7 @@ class BulkOrderRepository(DynamoRepository):
         for a person, in one transaction."""
         items = [
             self._order_update(order, read_version),
-            self._put(
-                {
-                    "pk": f"RECEIVED#{received_key}",
-                    "sk": "CALLBACK",
-                    "entity": "received_callback",
-                    "expires_at": int(time.time()) + RECEIVED_RETENTION_SECONDS,
-                },
-                "attribute_not_exists(pk)",
-            ),
+            self._codes.received_put(received_key),
             *(self._participants.outbox_item(e) for e in events),
         ]
         if recon is not None:

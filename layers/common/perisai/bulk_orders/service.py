@@ -249,7 +249,10 @@ class BulkOrders:
     # -- reading --------------------------------------------------------------
 
     def view(self, order: BulkOrder, partner: Partner) -> BulkOrderView:
-        payer_visible(order.payer_id, partner)
+        try:
+            payer_visible(order.payer_id, partner)
+        except NotFound:
+            raise NotFound("payment order") from None  # as for an unknown id: no existence leak
         return self._view(order)
 
     def _view(self, order: BulkOrder) -> BulkOrderView:

@@ -231,7 +231,7 @@ class DynamoPaymentStore(DynamoRepository):
             self._participants.replace_item(
                 participant.model_copy(update={"version": read_participant_version + 1}), read_participant_version
             ),
-            self._received_put(received_key),
+            self.received_put(received_key),
             *changes,
             *(self._participants.outbox_item(e) for e in events),
         ]
@@ -262,7 +262,7 @@ class DynamoPaymentStore(DynamoRepository):
         self, order: PaymentOrder, read_order_version: int, received_key: str, recon: dict[str, Any] | None
     ) -> None:
         """A callback that credits nothing: noted on the order (and for a person, if ``recon``)."""
-        items = [self._order_update(order, read_order_version), self._received_put(received_key)]
+        items = [self._order_update(order, read_order_version), self.received_put(received_key)]
         if recon is not None:
             items.append(self._put(recon, "attribute_not_exists(pk)"))
         reasons = self._transact(items)
@@ -323,7 +323,7 @@ class DynamoPaymentStore(DynamoRepository):
             }
         }
 
-    def _received_put(self, received_key: str) -> dict[str, Any]:
+    def received_put(self, received_key: str) -> dict[str, Any]:
         item = {
             "pk": f"RECEIVED#{received_key}",
             "sk": "CALLBACK",
