@@ -208,6 +208,7 @@ def start() -> Stack:
     _cheap_moto_transactions()
     runtime = LocalRuntime(port=0, template=template, state_file=None)
     runtime.start(seed=True, background_delivery=False)
+    _register_agent(runtime)
     from local_runtime.cloud import ACCOUNT, REGION
 
     shapes = table_shapes(template, {k: runtime.cloud.physical[k]["Ref"] for k in _tables(template)})
@@ -226,6 +227,16 @@ def start() -> Stack:
     stack = Stack(template, runtime, meter, fake, key_of)
     _wrap_invoke(stack)
     return stack
+
+
+def _register_agent(runtime: Any) -> None:
+    """The bench's enrollments name AGENT_CODE: an enrollment may name only a registered, active
+    agent of its partner (before the meter is installed: not part of any measured operation)."""
+    body = {"agent_code": AGENT_CODE, "name": "Agen Bench", "phone": "0813-1000-2000", "home_regency": "3273"}
+    headers = {**AUTH, "Content-Type": "application/json"}
+    response = runtime.gateway.handle("POST", "/v1/agents", headers, json.dumps(body).encode(), "127.0.0.1")
+    if response.status not in (200, 201):
+        raise RuntimeError(f"registering the bench's agent failed: {response.status} {response.body!r}")
 
 
 def _tables(template: dict[str, Any]) -> set[str]:

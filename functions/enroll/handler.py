@@ -17,6 +17,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perisai import aws, idempotency, snapstart
+from perisai.agents.repository import AgentRepository
 from perisai.api import PUBLIC, build_resolver, documented, json_body, scoped
 from perisai.clock import clock
 from perisai.domain.identity import validate_nik
@@ -63,6 +64,7 @@ def service() -> EnrollmentService:
         nik=nik_protector(),
         rate_book=RateBook.load(),
         audit=DynamoNikAuditTrail(env.participants_table),
+        agents=AgentRepository(env.participants_table),
     )
 
 

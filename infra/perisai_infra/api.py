@@ -86,6 +86,16 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/v1/claims/{claim_id}/payout", "claims"),
     Route("POST", "/v1/claims/{claim_id}/documents", "claims"),
     Route("GET", "/v1/participants/{participant_id}/claims", "claims"),
+    # Agen Perisai registry (scope enroll: the agent's partner, or the back office).
+    Route("POST", "/v1/agents", "agents"),
+    Route("GET", "/v1/agents/{agent_code}", "agents"),
+    Route("POST", "/v1/agents/{agent_code}/deactivate", "agents"),
+    Route("POST", "/v1/agents/{agent_code}/reactivate", "agents"),
+    # Agent reports (functions/agents/reports.py).
+    Route("GET", "/v1/agents", "agents"),
+    Route("GET", "/v1/agents/{agent_code}/performance", "agents"),
+    Route("GET", "/v1/agents/{agent_code}/statement", "agents"),
+    Route("GET", "/v1/reports/coverage", "agents"),
 )
 
 # $context.error.messageString arrives already quoted; the other values are quoted here.

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from perisai_infra.agents import AgentsConstruct
 from perisai_infra.api import ApiConstruct
 from perisai_infra.bulk_orders import BulkCreditingConstruct
 from perisai_infra.claims import ClaimsConstruct
@@ -149,6 +150,9 @@ class PerisaiStack(Stack):
         )
         claim_documents.grant(claims)
         reminders = RemindersConstruct(self, "Reminders", fns=fns, data=data)
+        agents = AgentsConstruct(
+            self, "Agents", fns=fns, data=data, schedule_group=bus.group, dead_letter_queue=events_dlq
+        )
         jobs = reminders.jobs
 
         outbox_relay = fns.add(
@@ -239,6 +243,7 @@ class PerisaiStack(Stack):
                 "payment_callback": payments,
                 "bulk_orders": bulk.opening,
                 "claims": claims,
+                "agents": agents.api,
             },
             authorizer_fn=authorizer,
         )

@@ -43,6 +43,23 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def register_agent(
+    api_or_runtime: Any, headers: dict[str, str], code: str, **overrides: Any
+) -> dict[str, Any]:
+    """Register the agent ``code`` for the partner of ``headers`` (an enrollment may name only an
+    active agent of its partner); an agent already registered by an earlier test is reactivated.
+    Takes the ``api`` fixture or the ``runtime`` (its URL). Returns the agent view."""
+    # By attribute: pytest's conftest module and tests.api.conftest define two Api classes.
+    base = getattr(api_or_runtime, "base", None) or api_or_runtime.url
+    body = {"agent_code": code, "name": "Agen Uji", "phone": "0813-1000-2000", "home_regency": "3273", **overrides}
+    response = requests.post(f"{base}/v1/agents", json=body, headers=headers, timeout=30)
+    assert response.status_code in (200, 201, 409), response.text
+    if response.status_code == 409 or response.json()["status"] != "active":  # registered by an earlier test
+        response = requests.post(f"{base}/v1/agents/{code}/reactivate", headers=headers, timeout=30)
+        assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
 def partner_key(
     runtime: Any,
     partner_id: str,

@@ -76,6 +76,17 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",  "/v1/payers/{payer_id}/statement"):      (401,  401,  401,   404,  404,  403,  200,  404),
     ("GET",  "/v1/reconciliation"):                   (401,  401,  401,   403,  403,  403,  200,  403),
     ("POST", "/v1/reconciliation/{item_id}/resolve"): (401,  401,  401,   403,  403,  403,  404,  403),
+    # Agents (scope enroll): each cell registers a new code of its own partner; the agent read,
+    # deactivated and reactivated is matrix-agent's AG-MATRIX (another partner: 404, as absent).
+    ("POST", "/v1/agents"):                           (401,  401,  401,   201,  403,  403,  201,  201),
+    ("GET",  "/v1/agents/{agent_code}"):              (401,  401,  401,   200,  403,  403,  200,  404),
+    ("POST", "/v1/agents/{agent_code}/deactivate"):   (401,  401,  401,   200,  403,  403,  200,  404),
+    ("POST", "/v1/agents/{agent_code}/reactivate"):   (401,  401,  401,   200,  403,  403,  200,  404),
+    # Agent reports: routed and authorized, not built yet (501).
+    ("GET",  "/v1/agents"):                           (401,  401,  401,   501,  403,  403,  501,  501),
+    ("GET",  "/v1/agents/{agent_code}/performance"):  (401,  401,  401,   501,  403,  403,  501,  501),
+    ("GET",  "/v1/agents/{agent_code}/statement"):    (401,  401,  401,   501,  403,  403,  501,  501),
+    ("GET",  "/v1/reports/coverage"):                 (401,  401,  401,   501,  501,  403,  501,  501),
     # Public: each provider authenticates itself (its signature, token or HMAC), whatever partner key
     # comes along. Correctly authenticated, for an order that does not exist: 404 for every caller.
     ("POST", "/v1/payments/midtrans"):                (404,  404,  404,   404,  404,  404,  404,  404),
@@ -148,6 +159,12 @@ def world(api: Api, runtime: LocalRuntime) -> Iterator[World]:
     assert api.delete("/_local/authorizer-cache").status_code == 200
     headers["revoked key"] = revoked
 
+    registered = api.post(
+        "/v1/agents",
+        {"agent_code": MATRIX_AGENT, "name": "Agen Matrix", "phone": "0813-1000-2000", "home_regency": "3273"},
+        headers=headers["enroll"],
+    )
+    assert registered.status_code == 201, registered.text
     own_body = enrollment()
     own = api.enroll(own_body, headers=headers["enroll"])
     assert own.status_code == 201, own.text
@@ -219,6 +236,18 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
             kwargs["params"] = {"month": "2026-01"}
         if path.endswith("/payment-orders"):
             kwargs["json"] = {"months": 1, "participant_ids": [target.participant_id]}
+    elif (method, path) == ("POST", "/v1/agents"):
+        kwargs["json"] = {
+            "agent_code": f"MX-{uuid.uuid4().hex[:8]}",
+            "name": "Agen Matrix",
+            "phone": "0813-1000-2000",
+            "home_regency": "3273",
+        }
+    elif path.startswith("/v1/agents/{agent_code}"):
+        # matrix-agent's agent; the back office names its partner; another partner names it too.
+        path = path.replace("{agent_code}", MATRIX_AGENT)
+        if caller in ("backoffice", "other partner"):
+            kwargs["params"] = {"partner_id": world.agent}
     elif path == "/v1/reconciliation/{item_id}/resolve":
         kwargs["json"] = {"note": "authorization matrix"}
     elif (method, path) == ("POST", "/v1/claims"):
@@ -251,6 +280,7 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
     return method, concrete, kwargs
 
 
+MATRIX_AGENT = "AG-MATRIX"
 NO_RECONCILIATION_ITEM = "RCN-20260101000000-0123456789ab"
 NO_ORDER = "ORD-MATRIX00000000"
 

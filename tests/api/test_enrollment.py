@@ -10,7 +10,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik, partner_key, scan_all
+from tests.api.conftest import (
+    BACKOFFICE,
+    PARTNER,
+    Api,
+    enrollment,
+    make_lapsed,
+    make_nik,
+    partner_key,
+    register_agent,
+    scan_all,
+)
 from tests.helpers.concurrency import fire, fire_all
 
 if TYPE_CHECKING:
@@ -40,6 +50,7 @@ def test_enrollment_creates_a_pending_participant_with_first_month_dues(
     api: Api, frozen_clock: Callable[[str], None]
 ) -> None:
     frozen_clock("2026-11-25T10:00:00+07:00")
+    register_agent(api, PARTNER, "AGEN-017")
     response = api.enroll(enrollment(agent_code="AGEN-017", monthly_income=2_750_000))
     assert response.status_code == 201, response.text
     body = response.json()
@@ -275,6 +286,7 @@ def test_enrollment_puts_one_event_on_the_bus_without_personal_data(api: Api, ru
         EventBusName=bus,
         Targets=[{"Id": "q", "Arn": "arn:aws:sqs:ap-southeast-3:123456789012:test-enrolled-events"}],
     )
+    register_agent(api, PARTNER, "AGEN-042")
     body = enrollment(agent_code="AGEN-042")
     participant_id = api.enroll(body).json()["participant_id"]
     runtime.delivery.drain()

@@ -8,7 +8,17 @@ from typing import Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, make_nik, partner_key, scan_all
+from tests.api.conftest import (
+    BACKOFFICE,
+    PARTNER,
+    Api,
+    enrollment,
+    make_lapsed,
+    make_nik,
+    partner_key,
+    register_agent,
+    scan_all,
+)
 from tests.helpers.faults import Fault, inject
 
 PEMDA = {"Authorization": "Bearer demo-pemda-key"}
@@ -167,6 +177,7 @@ def test_a_local_governments_enrollment_is_government_paid_by_default(
 
 
 def test_agent_codes_are_normalised_and_scoped_by_the_partner(api: Api, runtime: Any) -> None:
+    register_agent(api, PARTNER, "AGEN-77")
     response = api.enroll(enrollment(agent_code="agen-77"))
     assert response.json()["agent_code"] == "AGEN-77"
     stored = _profile(runtime, response.json()["participant_id"])
@@ -174,11 +185,13 @@ def test_agent_codes_are_normalised_and_scoped_by_the_partner(api: Api, runtime:
 
 
 def test_a_reactivation_keeps_the_recruiting_agent(api: Api, runtime: Any) -> None:
+    register_agent(api, PARTNER, "AGEN-1")
     body = enrollment(agent_code="AGEN-1")
     participant_id = api.enroll(body).json()["participant_id"]
     first = _profile(runtime, participant_id)
     make_lapsed(runtime, participant_id)
     headers, _ = partner_key(runtime, "pos-indonesia-r2", ["enroll"], channel="post_office")
+    register_agent(api, headers, "POS-9")
     again = api.enroll({**body, "agent_code": "POS-9"}, headers=headers)
     assert again.status_code == 200, again.text
     revived = _profile(runtime, participant_id)

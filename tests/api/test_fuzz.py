@@ -30,7 +30,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from hypothesis.errors import FlakyStrategyDefinition
 
-from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed
+from tests.api.conftest import BACKOFFICE, PARTNER, Api, enrollment, make_lapsed, register_agent
 
 if TYPE_CHECKING:
     from local_runtime.runtime import LocalRuntime
@@ -114,6 +114,7 @@ def api_schema(runtime: LocalRuntime, served_document: dict[str, Any]) -> schema
     # The only test-side additions: one realistic enrollment as the request body's example, and its
     # NIK as the lookup's example, so the examples phase also reaches the 201/409 and 200/404
     # answers; generated strings practically never are a valid NIK.
+    register_agent(runtime, BACKOFFICE, "AGEN-FUZZ")  # the fuzz enrolls as the back office
     example = enrollment(agent_code="AGEN-FUZZ")
     participants = document["paths"]["/v1/participants"]
     participants["post"]["requestBody"]["content"]["application/json"]["example"] = example

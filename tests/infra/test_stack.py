@@ -641,6 +641,17 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "functions/agents#handler.handler": {
+        "dynamodb:GetItem",  # its agents (AGENTS, below)
+        "dynamodb:PutItem",  # an agent created on absence, changed on the version read
+        "dynamodb:Query",  # whether a partner the back office names exists (PARTNER#*, below)
+    },
+    "functions/agents#jobs.inactivity": {
+        "dynamodb:Query",  # the by_partner index's inactivity partitions only (below)
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",  # an agent flagged on the version read
+        "sqs:SendMessage",  # its asynchronous-invocation DLQ
+    },
     "functions/outbox_relay": {
         "events:PutEvents",
         "dynamodb:ListStreams",
@@ -753,6 +764,14 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         ),
         ("dynamodb:UpdateItem", "ParticipantsTableName", ("SMSRATE#*",)),
     },
+    "functions/agents#handler.handler": {
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("AGENTS",)) for a in ("GetItem", "PutItem")),
+        ("dynamodb:Query", "PartnersTableName", ("PARTNER#*",)),
+    },
+    "functions/agents#jobs.inactivity": {
+        ("dynamodb:Query", "index:ParticipantsTableName/by_partner", None),
+        *((f"dynamodb:{a}", "ParticipantsTableName", ("AGENTS",)) for a in ("GetItem", "PutItem")),
+    },
     "functions/outbox_relay": {
         ("dynamodb:ListStreams", "*", None),
         *(
@@ -779,8 +798,9 @@ def test_each_role_names_exactly_the_actions_its_function_uses(
 def test_each_role_names_exactly_the_tables_and_keys_it_touches(
     source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]], tables: dict[str, str]
 ) -> None:
-    """No index ARN but the reminder page worker's by_due_month (it projects phone numbers) and the
-    payments function's by_payer_month (a payer's statement), and a
+    """No index ARN but the reminder page worker's by_due_month (it projects phone numbers), the
+    payments function's by_payer_month (a payer's statement) and the agent job's by_partner (keys
+    only: the inactivity partitions), and a
     function writing only its own items is held to their partition keys (dynamodb:LeadingKeys)."""
     names = {table_id: output for output, table_id in tables.items()}
     role_id = _role_of(functions[_function_by_source(functions, source)])
@@ -1092,7 +1112,7 @@ def test_custom_event_bus_with_archive(template_json: dict[str, Any]) -> None:
     assert _target_id(template_json["Outputs"]["EventBusName"]["Value"]) in buses
 
 
-@pytest.mark.parametrize("name", ["dues-reminders", "lapse-detection"])
+@pytest.mark.parametrize("name", ["dues-reminders", "lapse-detection", "agent-inactivity"])
 def test_schedule(name: str, template_json: dict[str, Any], template: Template) -> None:
     schedules = [
         _props(r) for r in _of_type(template_json, "AWS::Scheduler::Schedule").values() if _props(r).get("Name") == name

@@ -8,6 +8,7 @@ from typing import cast
 
 import pytest
 
+from perisai.agents.models import StoredAgent
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.partners import Partner
 from perisai.domain.rates import RateBook
@@ -68,6 +69,35 @@ class MemoryAudit:
         self.records.append((partner.partner_id, partner.key_id, action, nik_hash))
 
 
+class MemoryAgents:
+    """The agent registry as enrollment reads it: (partner, CODE) -> agent."""
+
+    def __init__(self, *registered: tuple[str, str]) -> None:
+        self.agents = {(partner_id, code.upper()): _agent(partner_id, code) for partner_id, code in registered}
+
+    def get(self, partner_id: str, agent_code: str) -> StoredAgent | None:
+        return self.agents.get((partner_id, agent_code.upper()))
+
+    def deactivate(self, partner_id: str, agent_code: str) -> None:
+        key = (partner_id, agent_code.upper())
+        self.agents[key] = self.agents[key].model_copy(update={"status": "inactive", "status_reason": "deactivated"})
+
+
+def _agent(partner_id: str, code: str) -> StoredAgent:
+    return StoredAgent(
+        agent_code=code,
+        partner_id=partner_id,
+        name="Agen",
+        phone="+6281311112222",
+        home_regency="3273",
+        status="active",
+        status_reason="registered",
+        registered_at=NOW,
+        updated_at=NOW,
+        last_activity_month="2026-11",
+    )
+
+
 class ReversibleNik:
     def index_key(self, nik: str) -> str:
         return "h:" + nik[::-1]
@@ -87,8 +117,14 @@ def audit() -> MemoryAudit:
 
 
 @pytest.fixture
-def service(store: MemoryStore, audit: MemoryAudit) -> EnrollmentService:
-    return EnrollmentService(store=store, nik=ReversibleNik(), rate_book=RateBook.load(), audit=audit)
+def agents() -> MemoryAgents:
+    # The agents these tests name, each registered by its partner.
+    return MemoryAgents(("agen-jabar", "AG-9"), ("agen-jabar", "AG-1"), ("indomaret", "ALFA-7"), ("indomaret", "AG-1"))
+
+
+@pytest.fixture
+def service(store: MemoryStore, audit: MemoryAudit, agents: MemoryAgents) -> EnrollmentService:
+    return EnrollmentService(store=store, nik=ReversibleNik(), rate_book=RateBook.load(), audit=audit, agents=agents)
 
 
 def request(**overrides: object) -> EnrollmentRequest:
@@ -273,3 +309,31 @@ def lapse(store: MemoryStore, participant_id: str) -> None:
     store.participants[participant_id] = current.model_copy(
         update={"status": "lapsed", "covered_through": "2026-06", "version": current.version + 1}
     )
+
+
+def test_an_enrollment_names_only_an_active_agent_of_its_partner(
+    service: EnrollmentService, store: MemoryStore, agents: MemoryAgents
+) -> None:
+    for code, partner in (("AG-404", AGENTS), ("ALFA-7", AGENTS)):  # unknown; another partner's agent
+        with pytest.raises(DomainValidationError) as refused:
+            service.enroll(request(agent_code=code), partner, NOW)
+        assert refused.value.field_names == ["agent_code"]
+    agents.deactivate("agen-jabar", "AG-9")
+    with pytest.raises(DomainValidationError) as inactive:
+        service.enroll(request(agent_code="ag-9"), AGENTS, NOW)
+    assert inactive.value.field_names == ["agent_code"]
+    assert not store.participants and not store.events  # nothing written
+    assert service.enroll(request(agent_code="ag-1"), AGENTS, NOW).agent_code == "AG-1"
+
+
+def test_a_retry_of_a_committed_enrollment_is_answered_after_its_agent_was_deactivated(
+    service: EnrollmentService, store: MemoryStore, agents: MemoryAgents
+) -> None:
+    first = service.enroll(request(agent_code="AG-9"), AGENTS, NOW, request_id="agen-jabar:key-1")
+    agents.deactivate("agen-jabar", "AG-9")
+    # Idempotency first: the same request (its answer lost) gets the same answer, nothing twice.
+    assert service.enroll(request(agent_code="AG-9"), AGENTS, NOW, request_id="agen-jabar:key-1") == first
+    assert len(store.events) == 1
+    # Another request naming the deactivated agent is refused.
+    with pytest.raises(DomainValidationError):
+        service.enroll(request(agent_code="AG-9"), AGENTS, NOW, request_id="agen-jabar:key-2")

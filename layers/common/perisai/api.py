@@ -226,6 +226,7 @@ def build_resolver() -> APIGatewayRestResolver:
         errors.DomainValidationError: _invalid_domain,
         errors.NotFound: _simple_handler(404, "not_found"),
         errors.AlreadyEnrolled: _simple_handler(409, "already_enrolled"),
+        errors.AgentExists: _simple_handler(409, "agent_exists"),
         errors.ClaimAlreadyFiled: _simple_handler(409, "claim_exists"),
         errors.ClaimStateConflict: _simple_handler(409, "invalid_transition"),
         errors.WorkersInOpenOrder: _simple_handler(409, "participant_in_open_order"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from perisai.domain.errors import DomainError, DomainValidationError, FieldError, RulesNotInForce
 
 __all__ = [
+    "AgentExists",
     "AlreadyEnrolled",
     "ClaimAlreadyFiled",
     "ClaimStateConflict",
@@ -40,6 +41,13 @@ class AlreadyEnrolled(DomainError):
 
     def __init__(self) -> None:
         super().__init__("a participant with this NIK is already enrolled")
+
+
+class AgentExists(DomainError):
+    """The partner already registered an agent under this code (codes are unique per partner, whatever their case)."""
+
+    def __init__(self) -> None:
+        super().__init__("this partner already has an agent with this code")
 
 
 class ClaimAlreadyFiled(DomainError):

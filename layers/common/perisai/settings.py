@@ -97,3 +97,11 @@ class ClaimsEnv(Environment):
     participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
     claim_documents_bucket: str = Field(alias="CLAIM_DOCUMENTS_BUCKET", min_length=3)
+
+
+class AgentsEnv(Environment):
+    """The agents function (registry routes, later the agent reports) and its daily inactivity job."""
+
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
+    # Whether a partner the back office names exists (its key listing items); not set for the job.
+    partners_table: str | None = Field(alias="PARTNERS_TABLE", default=None, min_length=3)

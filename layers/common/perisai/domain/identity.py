@@ -25,6 +25,7 @@ __all__ = [
     "age_on",
     "check_min_age",
     "check_nik_consistency",
+    "is_known_regency",
     "nik_birth_date_and_gender",
     "normalize_mobile",
     "validate_nik",
@@ -52,6 +53,11 @@ def _regency_known(code: str) -> bool:
     levels = numdb.get("id/loc").info(code)
     in_stdnum = len(levels) >= 2 and bool(levels[0][1]) and bool(levels[1][1])
     return in_stdnum or code in _regencies_missing_from_stdnum()
+
+
+def is_known_regency(code: str) -> bool:
+    """Whether a 4-digit code (province + regency/city, as a NIK's first 4 digits) names a real regency."""
+    return len(code) == 4 and code.isascii() and code.isdigit() and _regency_known(code)
 
 
 def validate_nik(nik: str) -> str:

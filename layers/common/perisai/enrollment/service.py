@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal, Protocol
 
+from perisai.agents.service import AgentDirectory, check_recruiting_agent
 from perisai.clock import JAKARTA
 from perisai.domain.errors import DomainValidationError, FieldError
 from perisai.domain.identity import check_min_age, check_nik_consistency
@@ -68,6 +69,7 @@ class EnrollmentService:
     nik: NikProtector
     rate_book: RateBook
     audit: NikAuditTrail
+    agents: AgentDirectory
 
     def enroll(
         self, request: EnrollmentRequest, partner: Partner, now: datetime, request_id: str | None = None
@@ -81,6 +83,8 @@ class EnrollmentService:
             request.monthly_income, request.sector, request.programs, month, payer.type if payer else "self"
         )
         nik_hash = self.nik.index_key(request.nik)
+        if request.agent_code is not None:
+            self._check_agent(request.agent_code, partner, nik_hash, request_id)
         for _ in range(WRITE_ATTEMPTS):
             participant_id = new_participant_id()
             enrollment = EnrollmentRecord(
@@ -129,6 +133,23 @@ class EnrollmentService:
                     self.audit.record(partner, "already_enrolled", nik_hash, now)
                     raise
         raise DependencyUnavailable("enrollment kept conflicting with concurrent writes; retry")
+
+    def _check_agent(self, agent_code: str, partner: Partner, nik_hash: str, request_id: str | None) -> None:
+        """The named agent must be an active agent of the enrolling partner (422 ``agent_code``),
+        checked on first enrollments and reactivations alike. Idempotency first: a retry of a
+        request that already committed is answered as it was (by ``enroll``) even if the agent was
+        deactivated since, so the check only refuses when this request did not commit."""
+        try:
+            check_recruiting_agent(self.agents, partner.partner_id, agent_code)
+        except DomainValidationError:
+            if request_id is not None and self._committed(nik_hash, request_id):
+                return
+            raise
+
+    def _committed(self, nik_hash: str, request_id: str) -> bool:
+        existing_id = self.store.find_id_by_nik_hash(nik_hash)
+        existing = self.store.get(existing_id) if existing_id else None
+        return existing is not None and existing.last_enrollment.request_id == request_id
 
     def _reenroll(
         self, participant_id: str, fresh: Participant, dues: DuesQuote, request_id: str | None
