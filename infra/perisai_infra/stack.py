@@ -14,6 +14,7 @@ from perisai_infra.agents import AgentsConstruct
 from perisai_infra.api import ApiConstruct
 from perisai_infra.bulk_orders import BulkCreditingConstruct
 from perisai_infra.claims import ClaimsConstruct
+from perisai_infra.coverage import CoverageConstruct
 from perisai_infra.data import DataConstruct
 from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
@@ -134,6 +135,7 @@ class PerisaiStack(Stack):
         # A page of the workers a payer pays for: their profiles in one BatchGetItem.
         _allow(payments, ["dynamodb:BatchGetItem"], [data.participants.table_arn], leading_keys=["PARTICIPANT#*"])
         bulk = BulkCreditingConstruct(self, "BulkCrediting", fns=fns, data=data, bus=bus)
+        CoverageConstruct(self, "Coverage", fns=fns, data=data, bus=bus)
         claim_documents = ClaimsConstruct(self, "Claims", data=data)
         claims = fns.add(
             FunctionSpec(

@@ -105,3 +105,9 @@ class AgentsEnv(Environment):
     participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
     # Whether a partner the back office names exists (its key listing items); not set for the job.
     partners_table: str | None = Field(alias="PARTNERS_TABLE", default=None, min_length=3)
+
+
+class AggregatorEnv(Environment):
+    """The coverage aggregator: domain events from its queue -> counters."""
+
+    participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)

@@ -175,3 +175,6 @@ class ClaimEvent(Model):
     total: int
     by: str
     at: datetime
+    # The participant's status after this step, when the step changed it (a claim that ends the
+    # participation, a rejection that reinstates it): coverage counters follow it.
+    participant_status: str | None = None

@@ -142,7 +142,6 @@ class ClaimService:
             history=[Transition(status="submitted", by=partner.partner_id, at=now)],
             filed_at=now,
         )
-        events = [_event("ClaimSubmitted", claim, partner.partner_id, now)]
         recruited = participant.recruited_by
         agent = (recruited.partner_id, recruited.agent_code) if recruited.agent_code else None
         for _ in range(WRITE_ATTEMPTS):
@@ -150,6 +149,7 @@ class ClaimService:
             # takes their JHT) ends it at once: no reminder asks a family to pay for a dead worker.
             # A rejection reinstates it.
             items = [self._ended_item(participant)] if ends and not reasons and participant.status != "ended" else []
+            events = [_event("ClaimSubmitted", claim, partner.partner_id, now, "ended" if items else None)]
             try:
                 self.store.create(claim, events, new_agent=new_agent, agent=agent, participant_items=items)
             except VersionConflict:
@@ -252,15 +252,17 @@ class ClaimService:
             }
         )
         participant_items: list[dict[str, Any]] = []
+        participant_status: str | None = None
         participant = self.participants.get(claim.participant_id) if claim.ends_participation else None
         if participant is not None and status == "approved" and participant.status != "ended":
             participant_items.append(self._ended_item(participant))
+            participant_status = "ended"
         if participant is not None and status == "rejected" and participant.status == "ended":
-            participant_items.append(self._reinstated_item(participant, now))
+            item, participant_status = self._reinstated_item(participant, now)
+            participant_items.append(item)
+        event = _event("ClaimDecided", decided, partner.partner_id, now, participant_status)
         try:
-            stored = self.store.replace(
-                decided, claim.version, [_event("ClaimDecided", decided, partner.partner_id, now)], participant_items
-            )
+            stored = self.store.replace(decided, claim.version, [event], participant_items)
         except VersionConflict as exc:
             raise ClaimStateConflict("the claim or its participant changed meanwhile; read it and retry") from exc
         return self._view(stored, self.documents.uploaded(f"claims/{claim.claim_id}/"))
@@ -320,7 +322,7 @@ class ClaimService:
         ended = participant.model_copy(update={"status": "ended", "version": participant.version + 1})
         return self.participants.replace_item(ended, participant.version)
 
-    def _reinstated_item(self, participant: Participant, now: datetime) -> dict[str, Any]:
+    def _reinstated_item(self, participant: Participant, now: datetime) -> tuple[dict[str, Any], str]:
         now_standing = standing_of(participant, now.astimezone(JAKARTA).date(), self.rates.policies)
         back = participant.model_copy(
             update={
@@ -330,7 +332,7 @@ class ClaimService:
                 "version": participant.version + 1,
             }
         )
-        return self.participants.replace_item(back, participant.version)
+        return self.participants.replace_item(back, participant.version), back.status
 
     def _visible(self, participant_id: str, partner: Partner) -> Participant:
         participant = self.participants.get(participant_id)
@@ -405,7 +407,7 @@ def _view(benefit: rules.Benefit) -> BenefitView:
     return BenefitView(items=[BenefitLine(item=i.item, amount=i.amount) for i in benefit.items], total=benefit.total)
 
 
-def _event(detail_type: str, claim: Claim, by: str, at: datetime) -> DomainEvent:
+def _event(detail_type: str, claim: Claim, by: str, at: datetime, participant_status: str | None = None) -> DomainEvent:
     detail = ClaimEvent(
         event_id=str(uuid.uuid4()),
         claim_id=claim.claim_id,
@@ -417,5 +419,6 @@ def _event(detail_type: str, claim: Claim, by: str, at: datetime) -> DomainEvent
         total=claim.benefit.total,
         by=by,
         at=at,
+        participant_status=participant_status,
     )
     return DomainEvent(detail_type, detail)

@@ -169,3 +169,8 @@ class ParticipantEnrolled(Model):
     first_dues_total: int
     enrolled_at: datetime
     reactivated: bool = False
+    # Where coverage is counted, fixed at the first enrollment: the NIK's regency (4 digits; its
+    # first 2 are the province) and who recruited the participant.
+    regency: str | None = None
+    recruited_by_partner: str | None = None
+    recruited_by_agent: str | None = None

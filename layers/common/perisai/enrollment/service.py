@@ -337,6 +337,9 @@ def _enrolled(participant: Participant, dues: DuesQuote) -> DomainEvent:
         first_dues_total=dues.total,
         enrolled_at=participant.enrolled_at,
         reactivated=participant.last_enrollment.reactivated,
+        regency=participant.regency,
+        recruited_by_partner=participant.recruited_by.partner_id,
+        recruited_by_agent=participant.recruited_by.agent_code,
     )
     return DomainEvent("ParticipantEnrolled", event)
 

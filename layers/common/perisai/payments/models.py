@@ -248,3 +248,5 @@ class ContributionReversed(Model):
     covered_through: str | None
     status: str
     at: datetime
+    # Rupiah taken back: what the reversed months were priced at (agent and coverage figures).
+    amount: int | None = None

@@ -418,6 +418,7 @@ class PaymentService:
             covered_through=updated.covered_through,
             status=updated.status,
             at=now,
+            amount=sum(amounts[m] for m in to_reverse),
         )
         self.store.reverse(
             changed,

@@ -1,0 +1,115 @@
+"""Coverage data: each participant's aggregator record and the counters, in the participants
+table. The only boto3 access of this capability; AWS failures become DependencyUnavailable.
+
+- ``AGG#PARTICIPANT#<id> / RECORD``: the record (facts seen, by event id), versioned;
+- ``AGG#ALL#<dimension> / <key>`` and ``AGG#PARTNER#<partner>#<dimension> / <key>``: counters,
+  one numeric attribute per month and field (``YYYY-MM|active``...), kept by ADD;
+- ``AGG#AGENTLINES#<partner>/<CODE>#<YYYY-MM> / <participant id>``: what each recruit of an agent
+  paid in a month (the agent's statement).
+A report reads one counter partition: a Query whatever the number of participants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from perisai.coverage.models import StoredRecord
+from perisai.domain import coverage as rules
+from perisai.dynamo import DynamoRepository, from_item
+from perisai.errors import VersionConflict
+
+
+def record_key(participant_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"AGG#PARTICIPANT#{participant_id}"}, "sk": {"S": "RECORD"}}
+
+
+def counter_partition(dimension: str, partner_id: str | None) -> str:
+    """The partition of one report: every key of a dimension, whole scheme or one partner."""
+    return f"AGG#PARTNER#{partner_id}#{dimension}" if partner_id else f"AGG#ALL#{dimension}"
+
+
+def agent_lines_partition(agent: str, month: str) -> str:
+    return f"AGG#AGENTLINES#{agent}#{month}"
+
+
+class CoverageRepository(DynamoRepository):
+    def record(self, participant_id: str) -> StoredRecord | None:
+        item = self._get(record_key(participant_id))
+        return StoredRecord.model_validate(from_item(item)) if item else None
+
+    def apply(
+        self,
+        record: StoredRecord,
+        read_version: int,
+        counters: Mapping[tuple[str, str], rules.Counts],
+        lines: Mapping[tuple[str, str], tuple[int, int]],
+    ) -> None:
+        """Write the record over the version read, and add ``counters`` ((partition, key) ->
+        {(month, field): n}) and the agents' ``lines`` ((partition, participant) -> (rupiah,
+        months)) in the same transaction. VersionConflict when the record changed meanwhile."""
+        item = {"pk": f"AGG#PARTICIPANT#{record.participant_id}", "sk": "RECORD", "entity": "coverage_record"}
+        item.update(record.model_dump(mode="json"))
+        condition = "attribute_not_exists(pk)" if read_version == 0 else "version = :read"
+        put: dict[str, Any] = self._put(item, condition)
+        if read_version:
+            put["Put"]["ExpressionAttributeValues"] = {":read": {"N": str(read_version)}}
+        writes = [put]
+        for (partition, key), counts in sorted(counters.items()):
+            if counts:
+                writes.append(
+                    self._add(partition, key, {rules.counter_attribute(m, f): n for (m, f), n in counts.items()})
+                )
+        for (partition, participant_id), (amount, months) in sorted(lines.items()):
+            writes.append(self._add(partition, participant_id, {"dues": amount, "months": months}))
+        # 1 record + 10 counter items + a few months of agent lines: well inside 100 items.
+        if self._transact(writes):
+            raise VersionConflict("coverage record")
+
+    def _add(self, partition: str, key: str, values: Mapping[str, int]) -> dict[str, Any]:
+        names = {f"#a{i}": name for i, name in enumerate(values)}
+        numbers = {f":v{i}": {"N": str(value)} for i, value in enumerate(values.values())}
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": partition}, "sk": {"S": key}},
+                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :v{i}" for i in range(len(values))),
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": numbers,
+            }
+        }
+
+    def counters(self, partition: str) -> Iterator[tuple[str, dict[str, int]]]:
+        """Every key of one counter partition with its attributes (``YYYY-MM|field`` -> n)."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+        }
+        while True:
+            page = self._query(**kwargs)
+            for item in page.get("Items", []):
+                plain = from_item(item)
+                key = str(plain.pop("sk"))
+                yield key, {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k}
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def counter(self, partition: str, key: str) -> dict[str, int]:
+        item = self._get({"pk": {"S": partition}, "sk": {"S": key}})
+        plain = from_item(item) if item else {}
+        return {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k}
+
+    def agent_lines(self, agent: str, month: str) -> Iterator[tuple[str, int, int]]:
+        """(participant id, rupiah, months) an agent's recruits paid in ``month``."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": agent_lines_partition(agent, month)}},
+        }
+        while True:
+            page = self._query(**kwargs)
+            for item in page.get("Items", []):
+                plain = from_item(item)
+                yield str(plain["sk"]), int(plain.get("dues", 0)), int(plain.get("months", 0))
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
