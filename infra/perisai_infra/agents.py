@@ -48,6 +48,16 @@ class AgentsConstruct(Construct):
         # Whether a partner the back office names exists: its key listing items, never KEY#<hash>.
         allow(self.api, ["dynamodb:Query"], [data.partners.table_arn], leading_keys=["PARTNER#*"])
 
+        # The agent reports (reports.py), reads only. The evaluation list pages the registry
+        # (AGENTS) and a coverage report or an agent's statement lines are one counter partition
+        # (AGG#*); an agent's counter item is one GetItem, a page of agents' items one
+        # BatchGetItem; the fraud signals read the agent's recruits from the by_agent index (keys
+        # only) and their profiles in BatchGetItems (PARTICIPANT#*).
+        allow(self.api, ["dynamodb:Query"], [table.table_arn], leading_keys=["AGENTS", "AGG#*"])
+        allow(self.api, ["dynamodb:GetItem"], [table.table_arn], leading_keys=["AGG#*"])
+        allow(self.api, ["dynamodb:BatchGetItem"], [table.table_arn], leading_keys=["AGG#*", "PARTICIPANT#*"])
+        allow(self.api, ["dynamodb:Query"], [f"{table.table_arn}/index/by_agent"])
+
         self.jobs = fns.add(
             FunctionSpec(
                 "agent_jobs",

@@ -82,11 +82,13 @@ MATRIX: dict[tuple[str, str], tuple[int, ...]] = {
     ("GET",  "/v1/agents/{agent_code}"):              (401,  401,  401,   200,  403,  403,  200,  404),
     ("POST", "/v1/agents/{agent_code}/deactivate"):   (401,  401,  401,   200,  403,  403,  200,  404),
     ("POST", "/v1/agents/{agent_code}/reactivate"):   (401,  401,  401,   200,  403,  403,  200,  404),
-    # Agent reports: routed and authorized, not built yet (501).
-    ("GET",  "/v1/agents"):                           (401,  401,  401,   501,  403,  403,  501,  501),
-    ("GET",  "/v1/agents/{agent_code}/performance"):  (401,  401,  401,   501,  403,  403,  501,  501),
-    ("GET",  "/v1/agents/{agent_code}/statement"):    (401,  401,  401,   501,  403,  403,  501,  501),
-    ("GET",  "/v1/reports/coverage"):                 (401,  401,  401,   501,  501,  403,  501,  501),
+    # Agent reports for January 2026: a partner lists its own agents, the back office everyone's;
+    # matrix-agent's AG-MATRIX's performance and statement (another partner: 404, as absent); the
+    # coverage report (scope enroll or pay: a partner's own participants, the back office's scheme).
+    ("GET",  "/v1/agents"):                           (401,  401,  401,   200,  403,  403,  200,  200),
+    ("GET",  "/v1/agents/{agent_code}/performance"):  (401,  401,  401,   200,  403,  403,  200,  404),
+    ("GET",  "/v1/agents/{agent_code}/statement"):    (401,  401,  401,   200,  403,  403,  200,  404),
+    ("GET",  "/v1/reports/coverage"):                 (401,  401,  401,   200,  200,  403,  200,  200),
     # Public: each provider authenticates itself (its signature, token or HMAC), whatever partner key
     # comes along. Correctly authenticated, for an order that does not exist: 404 for every caller.
     ("POST", "/v1/payments/midtrans"):                (404,  404,  404,   404,  404,  404,  404,  404),
@@ -245,9 +247,14 @@ def _request(world: World, method: str, path: str, caller: str) -> tuple[str, st
         }
     elif path.startswith("/v1/agents/{agent_code}"):
         # matrix-agent's agent; the back office names its partner; another partner names it too.
+        kwargs["params"] = {"month": "2026-01"} if path.endswith(("/performance", "/statement")) else {}
         path = path.replace("{agent_code}", MATRIX_AGENT)
         if caller in ("backoffice", "other partner"):
-            kwargs["params"] = {"partner_id": world.agent}
+            kwargs["params"]["partner_id"] = world.agent
+    elif (method, path) == ("GET", "/v1/agents"):
+        kwargs["params"] = {"month": "2026-01"}
+    elif path == "/v1/reports/coverage":
+        kwargs["params"] = {"month": "2026-01", "by": "agent"}
     elif path == "/v1/reconciliation/{item_id}/resolve":
         kwargs["json"] = {"note": "authorization matrix"}
     elif (method, path) == ("POST", "/v1/claims"):

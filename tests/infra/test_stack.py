@@ -642,9 +642,10 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "sqs:GetQueueAttributes",
     },
     "functions/agents#handler.handler": {
-        "dynamodb:GetItem",  # its agents (AGENTS, below)
+        "dynamodb:GetItem",  # its agents (AGENTS, below); an agent's counter item (AGG#*)
         "dynamodb:PutItem",  # an agent created on absence, changed on the version read
-        "dynamodb:Query",  # whether a partner the back office names exists (PARTNER#*, below)
+        "dynamodb:Query",  # whether a partner the back office names exists (PARTNER#*); reports (below)
+        "dynamodb:BatchGetItem",  # reports: a page of agents' counters, recruits' profiles
     },
     "functions/agents#jobs.inactivity": {
         "dynamodb:Query",  # the by_partner index's inactivity partitions only (below)
@@ -767,6 +768,11 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
     "functions/agents#handler.handler": {
         *((f"dynamodb:{a}", "ParticipantsTableName", ("AGENTS",)) for a in ("GetItem", "PutItem")),
         ("dynamodb:Query", "PartnersTableName", ("PARTNER#*",)),
+        # The agent reports: the registry and counter partitions, counter items, recruits.
+        ("dynamodb:Query", "ParticipantsTableName", ("AGENTS", "AGG#*")),
+        ("dynamodb:GetItem", "ParticipantsTableName", ("AGG#*",)),
+        ("dynamodb:BatchGetItem", "ParticipantsTableName", ("AGG#*", "PARTICIPANT#*")),
+        ("dynamodb:Query", "index:ParticipantsTableName/by_agent", None),
     },
     "functions/agents#jobs.inactivity": {
         ("dynamodb:Query", "index:ParticipantsTableName/by_partner", None),
@@ -799,8 +805,9 @@ def test_each_role_names_exactly_the_tables_and_keys_it_touches(
     source: str, template_json: dict[str, Any], functions: dict[str, dict[str, Any]], tables: dict[str, str]
 ) -> None:
     """No index ARN but the reminder page worker's by_due_month (it projects phone numbers), the
-    payments function's by_payer_month (a payer's statement) and the agent job's by_partner (keys
-    only: the inactivity partitions), and a
+    payments function's by_payer_month (a payer's statement), the agent job's by_partner (keys
+    only: the inactivity partitions) and the agents function's by_agent (keys only: an agent's
+    recruits, for the fraud signals), and a
     function writing only its own items is held to their partition keys (dynamodb:LeadingKeys)."""
     names = {table_id: output for output, table_id in tables.items()}
     role_id = _role_of(functions[_function_by_source(functions, source)])
