@@ -26,6 +26,7 @@ from perisai.coverage.service import CoverageReports
 from perisai.domain import agent_performance as perf
 from perisai.domain import coverage as rules
 from perisai.domain.agents import AGENT_CODE_PATTERN
+from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import MONTH_PATTERN, DuesMonth
 from perisai.participants.repository import ParticipantRepository
 from perisai.settings import AgentsEnv
@@ -82,6 +83,14 @@ def coverage_reports() -> CoverageReports:
     return CoverageReports(CoverageRepository(AgentsEnv.load().participants_table), rules.Denominators.load())
 
 
+def _month(text: str) -> DuesMonth:
+    """The month asked (the pattern is checked already; a year such as 0000 is still refused)."""
+    try:
+        return DuesMonth.parse(text)
+    except ValueError:
+        raise DomainValidationError.single("month", "not a month (YYYY-MM)") from None
+
+
 def _csv_ok(description: str, model: type[Any]) -> dict[int, Any]:
     return {
         200: {
@@ -119,7 +128,7 @@ def build_router() -> Router:
         next_token: Annotated[str | None, Query(min_length=1, max_length=512)] = None,
     ) -> AgentList:
         return reports().evaluation(
-            DuesMonth.parse(month),
+            _month(month),
             router.context["partner"],
             partner_id,
             below_active_share,
@@ -137,7 +146,7 @@ def build_router() -> Router:
         tags=["Agents"],
     )
     def agent_performance(agent_code: AGENT_CODE, month: MONTH, partner_id: PARTNER_ID = None) -> AgentPerformance:
-        return reports().performance(agent_code, DuesMonth.parse(month), router.context["partner"], partner_id)
+        return reports().performance(agent_code, _month(month), router.context["partner"], partner_id)
 
     @router.get(
         "/v1/agents/<agent_code>/statement",
@@ -153,7 +162,7 @@ def build_router() -> Router:
         tags=["Agents"],
     )
     def agent_statement(agent_code: AGENT_CODE, month: MONTH, partner_id: PARTNER_ID = None) -> Response[Any]:
-        statement = reports().statement(agent_code, DuesMonth.parse(month), router.context["partner"], partner_id)
+        statement = reports().statement(agent_code, _month(month), router.context["partner"], partner_id)
         if wants_csv():
             name = f"statement-{statement.partner_id}-{statement.agent_code.upper()}-{statement.month}.csv"
             return _csv(statement_csv(statement), name)
@@ -176,7 +185,7 @@ def build_router() -> Router:
     ) -> Response[Any]:
         partner = router.context["partner"]
         report = coverage_reports().report(
-            by, DuesMonth.parse(month), None if partner.is_backoffice else partner.partner_id
+            by, _month(month), None if partner.is_backoffice else partner.partner_id
         )
         if wants_csv():
             return _csv(coverage_csv(report), f"coverage-{report.by}-{report.month}.csv")

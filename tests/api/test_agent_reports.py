@@ -272,7 +272,7 @@ def test_who_sees_an_agents_performance(api: Api, runtime: LocalRuntime, seen: S
     mine = _performance(api, seen, "2032-05")
     assert _performance(api, seen, "2032-05", BACKOFFICE, partner_id=seen.partner_id) == mine
     assert api.get("/v1/agents/NO-SUCH-AGENT/performance", seen.headers, params={"month": "2032-05"}).status_code == 404
-    for params in ({"month": "2032-13"}, {"month": "May 2032"}, {}):
+    for params in ({"month": "2032-13"}, {"month": "May 2032"}, {}, {"month": "0000-01"}, {"month": "2017-12"}):
         response = api.get(path, seen.headers, params=params)
         assert response.status_code == 422, response.text
         assert [f["field"] for f in response.json()["fields"]] == ["month"]
@@ -401,7 +401,11 @@ def test_the_coverage_route_shape_and_scope(api: Api, runtime: LocalRuntime, see
     scheme = _get(api, "/v1/reports/coverage", BACKOFFICE, month="2032-05", by="agent")
     assert {row["key"]: row for row in scheme["rows"]}[mine] == rows[mine]
     assert scheme["totals"]["informal_workers"] is not None
-    for params, name in (({"month": "2032-5", "by": "agent"}, "month"), ({"month": "2032-05", "by": "village"}, "by")):
+    for params, name in (
+        ({"month": "2032-5", "by": "agent"}, "month"),
+        ({"month": "0000-05", "by": "agent"}, "month"),
+        ({"month": "2032-05", "by": "village"}, "by"),
+    ):
         bad = api.get("/v1/reports/coverage", seen.headers, params=params)
         assert bad.status_code == 422, bad.text
         assert [f["field"] for f in bad.json()["fields"]] == [name]

@@ -156,6 +156,13 @@ def test_a_filter_that_keeps_few_agents_reads_a_bounded_part_of_the_registry() -
     assert codes(rest) == ["Z-00001"] and rest.next_token is None
 
 
+def test_a_month_before_the_first_policy_is_refused(store: Store) -> None:
+    for call in (service(store).performance, service(store).statement):
+        with pytest.raises(DomainValidationError) as caught:
+            call("A-01", DuesMonth(2017, 12), P1, None)
+        assert caught.value.field_names == ["month"]
+
+
 def test_another_partners_agent_is_absent(store: Store) -> None:
     svc = service(store)
     with pytest.raises(NotFound):

@@ -131,19 +131,24 @@ class AgentReports:
             raise NotFound("agent")
         return agent
 
+    def _policies(self, month: DuesMonth) -> tuple[perf.CommissionPolicy, perf.FraudPolicy]:
+        try:
+            return self.book.commission_in(month), self.book.fraud_in(month)
+        except ValueError:
+            raise DomainValidationError.single("month", "before the first agent commission policy") from None
+
     def _values(self, agent: StoredAgent) -> dict[str, int]:
         return self.counters.counter(counter_partition("agent", None), rules.agent_key(agent.partner_id, agent.agent_code))
 
     def performance(
         self, agent_code: str, month: DuesMonth, partner: Partner, partner_id: str | None
     ) -> AgentPerformance:
+        policy, thresholds = self._policies(month)
         agent = self._agent(agent_code, partner, partner_id)
-        figures = perf.agent_figures(
-            self._values(agent), month, self.book.commission_in(month), has_cooperative=bool(agent.cooperative)
-        )
+        figures = perf.agent_figures(self._values(agent), month, policy, has_cooperative=bool(agent.cooperative))
         ids = list(self.store.recruit_ids(agent.partner_id, agent.agent_code))
         recruits = [recruit_of(p) for p in self.profiles.batch_get(ids).values()]
-        signals = perf.fraud_signals(recruits, month, agent.home_regency, self.book.fraud_in(month))
+        signals = perf.fraud_signals(recruits, month, agent.home_regency, thresholds)
         c = figures.commission
         return AgentPerformance(
             agent_code=agent.agent_code,
@@ -162,9 +167,9 @@ class AgentReports:
         )
 
     def statement(self, agent_code: str, month: DuesMonth, partner: Partner, partner_id: str | None) -> AgentStatement:
+        policy, _ = self._policies(month)
         agent = self._agent(agent_code, partner, partner_id)
         values = self._values(agent)
-        policy = self.book.commission_in(month)
         key = rules.agent_key(agent.partner_id, agent.agent_code)
         paid = sorted((pid, amount, months) for pid, amount, months in self.counters.agent_lines(key, str(month)))
         paid = [line for line in paid if line[1] or line[2]]  # a payment and its reversal in the month
