@@ -70,7 +70,8 @@ class EventsConstruct(Construct):
         self.bus.archive(
             "DomainEventsArchive",
             event_pattern=events.EventPattern(source=[EVENT_SOURCE]),
-            retention=Duration.days(365),
+            # Kept indefinitely (no retention): replaying it rebuilds the coverage counters from
+            # the first event, so it must hold every event since the first.
             description="Replayable history of every domain event",
         )
         self._dlq = dead_letter_queue

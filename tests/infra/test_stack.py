@@ -675,6 +675,16 @@ ROLE_ACTIONS: dict[str, set[str]] = {
         "sqs:DeleteMessage",
         "sqs:GetQueueAttributes",
     },
+    "functions/aggregator": {
+        "dynamodb:GetItem",  # a participant's record (AGG#*, below)
+        "dynamodb:PutItem",  # the record, in the counters' transaction
+        "dynamodb:UpdateItem",  # counters (ADD) and the agent's month of activity
+        "sqs:ReceiveMessage",
+        "sqs:ChangeMessageVisibility",
+        "sqs:GetQueueUrl",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+    },
 }
 # (action, table output or "stream:<output>" or "*", leading keys allowed or None) of every DynamoDB statement.
 ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
@@ -718,6 +728,11 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
             for a in ("GetItem", "BatchGetItem", "PutItem")
         ),
         ("dynamodb:PutItem", "ParticipantsTableName", ("RECON#*", "OUTBOX#*")),
+    },
+    "functions/aggregator": {
+        ("dynamodb:GetItem", "ParticipantsTableName", ("AGG#*",)),
+        ("dynamodb:PutItem", "ParticipantsTableName", ("AGG#*",)),
+        ("dynamodb:UpdateItem", "ParticipantsTableName", ("AGG#*", "AGENTS")),
     },
     "functions/notifier": {
         ("dynamodb:GetItem", "ParticipantsTableName", ("PARTICIPANT#*",)),
@@ -1116,6 +1131,8 @@ def test_custom_event_bus_with_archive(template_json: dict[str, Any]) -> None:
     archives = _of_type(template_json, "AWS::Events::Archive")
     archived = {bus for a in archives.values() for bus in _refs(_props(a).get("SourceArn"))}
     assert set(buses) & archived, "no archive on the custom event bus"
+    # Replaying it rebuilds the coverage counters: it keeps every event (0 or absent: forever).
+    assert all(not _props(a).get("RetentionDays") for a in archives.values())
     assert _target_id(template_json["Outputs"]["EventBusName"]["Value"]) in buses
 
 

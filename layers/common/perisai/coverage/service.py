@@ -81,12 +81,14 @@ def _status(detail: dict[str, object]) -> Parsed:
 
 def _arrears(detail: dict[str, object]) -> Parsed:
     e = ParticipantInArrears.model_validate(detail)
-    return e.participant_id, rules.Fact(e.event_id, "status", e.at, "arrears", e.covered_through, True), None
+    fact = rules.Fact(e.event_id, "status", e.at, "arrears", e.covered_through, covered_known=True)
+    return e.participant_id, fact, None
 
 
 def _lapsed(detail: dict[str, object]) -> Parsed:
     e = ParticipantLapsed.model_validate(detail)
-    return e.participant_id, rules.Fact(e.event_id, "status", e.at, "lapsed", e.covered_through, True), None
+    fact = rules.Fact(e.event_id, "status", e.at, "lapsed", e.covered_through, covered_known=True)
+    return e.participant_id, fact, None
 
 
 def _claim(detail: dict[str, object]) -> Parsed:
