@@ -250,7 +250,8 @@ class Figures:
 
 
 def ratio(part: int, whole: int | None) -> float | None:
-    return round(part / whole, 6) if whole else None
+    # Not rounded: a few thousand active workers over 84 million is a ratio of 1e-5 or less.
+    return part / whole if whole else None
 
 
 def figures(values: Mapping[str, int], month: DuesMonth) -> Figures:
