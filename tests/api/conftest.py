@@ -43,9 +43,7 @@ def enrollment(**overrides: Any) -> dict[str, Any]:
     return body
 
 
-def register_agent(
-    api_or_runtime: Any, headers: dict[str, str], code: str, **overrides: Any
-) -> dict[str, Any]:
+def register_agent(api_or_runtime: Any, headers: dict[str, str], code: str, **overrides: Any) -> dict[str, Any]:
     """Register the agent ``code`` for the partner of ``headers`` (an enrollment may name only an
     active agent of its partner); an agent already registered by an earlier test is reactivated.
     Takes the ``api`` fixture or the ``runtime`` (its URL). Returns the agent view."""
@@ -150,12 +148,17 @@ def frozen_clock(api: Api) -> Iterator[Callable[[str], None]]:
     api.delete("/_local/clock")
 
 
-def pay_by_midtrans(api: Api, participant_id: str, months: int = 1) -> dict[str, Any]:
-    """Open an order for the participant's next ``months`` and settle it as Midtrans would
-    (signature computed here with the local server key); returns the order."""
+def pay_by_midtrans(
+    api: Api, participant_id: str, months: int = 1, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Open an order for the participant's next ``months`` (as the partner of ``headers``, by
+    default the demo partner) and settle it as Midtrans would (signature computed here with the
+    local server key); returns the order."""
     import hashlib
 
-    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=PARTNER)
+    order = api.post(
+        f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=headers or PARTNER
+    )
     assert order.status_code in (200, 201), order.text
     body = dict(order.json())
     gross = f"{body['amount']}.00"
@@ -175,3 +178,20 @@ def pay_by_midtrans(api: Api, participant_id: str, months: int = 1) -> dict[str,
     )
     assert paid.json()["outcome"] == "credited", paid.text
     return body
+
+
+def standing_at_month_end(view: dict[str, Any], month: str) -> str:
+    """The README's definition of a participant's standing at the end of ``month``, from what
+    GET /v1/participants/{id} shows then: active when paid through the month."""
+    if view["status"] == "ended":
+        return "ended"
+    if view.get("covered_through") and view["covered_through"] >= month:
+        return "active"
+    return "arrears" if view["status"] == "active" else str(view["status"])
+
+
+def run_status_job(api: Api, at: str) -> None:
+    """The daily lapse-detection job at ``at``, through the local schedule and the real handlers."""
+    response = api.http.post(f"{api.base}/_local/schedules/lapse-detection/run", json={"at": at}, timeout=300)
+    assert response.status_code == 200, response.text
+    assert response.json()["succeeded"], response.text

@@ -13,7 +13,6 @@ those counts."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import itertools
 import uuid
@@ -25,7 +24,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.api.conftest import BACKOFFICE, Api, enrollment, make_nik, partner_key, register_agent
+from tests.api.conftest import (
+    BACKOFFICE,
+    Api,
+    enrollment,
+    make_nik,
+    partner_key,
+    pay_by_midtrans,
+    register_agent,
+    run_status_job,
+    standing_at_month_end,
+)
 
 if TYPE_CHECKING:
     from local_runtime.runtime import LocalRuntime
@@ -71,44 +80,6 @@ class Seen:
         return sum(amount for m, pid, amount, _ in self.paid if pid in singles and m <= month)
 
 
-def _standing(view: dict[str, Any], month: str) -> str:
-    """The README's definition, from what GET /v1/participants/{id} shows."""
-    if view["status"] == "ended":
-        return "ended"
-    if view.get("covered_through") and view["covered_through"] >= month:
-        return "active"
-    return "arrears" if view["status"] == "active" else str(view["status"])
-
-
-def _pay(api: Api, headers: dict[str, str], participant_id: str, months: int = 1) -> int:
-    order = api.post(f"/v1/participants/{participant_id}/payment-orders", {"months": months}, headers=headers)
-    assert order.status_code in (200, 201), order.text
-    body = order.json()
-    gross = f"{body['amount']}.00"
-    signature = hashlib.sha512(f"{body['order_id']}200{gross}local-midtrans-server-key".encode()).hexdigest()
-    paid = api.post(
-        "/v1/payments/midtrans",
-        {
-            "transaction_status": "settlement",
-            "status_code": "200",
-            "transaction_id": f"tx-{body['order_id']}",
-            "order_id": body["order_id"],
-            "gross_amount": gross,
-            "payment_type": "cstore",
-            "store": "indomaret",
-            "signature_key": signature,
-        },
-    )
-    assert paid.json()["outcome"] == "credited", paid.text
-    return int(body["amount"])
-
-
-def _status_job(api: Api, at: str) -> None:
-    response = api.http.post(f"{api.base}/_local/schedules/lapse-detection/run", json={"at": at}, timeout=300)
-    assert response.status_code == 200, response.text
-    assert response.json()["succeeded"], response.text
-
-
 @pytest.fixture(scope="module")
 def seen(api: Api, runtime: LocalRuntime) -> Iterator[Seen]:
     partner_id = f"rpt-{uuid.uuid4().hex[:8]}"
@@ -136,13 +107,13 @@ def seen(api: Api, runtime: LocalRuntime) -> Iterator[Seen]:
 
     def pay(name: str, month: str, months: int = 1) -> None:
         pid = s.ids[name]
-        s.paid.append((month, pid, _pay(api, headers, pid, months), months))
+        s.paid.append((month, pid, pay_by_midtrans(api, pid, months, headers=headers)["amount"], months))
 
     def snapshot(month: str) -> None:
         api.post("/_local/drain")
         for pid in s.cohort:
             view = api.get(f"/v1/participants/{pid}", headers).json()
-            s.standing[month][pid] = _standing(view, month)
+            s.standing[month][pid] = standing_at_month_end(view, month)
 
     try:
         clock("2032-01-04T09:00:00+07:00")
@@ -161,7 +132,7 @@ def seen(api: Api, runtime: LocalRuntime) -> Iterator[Seen]:
         for name in ("R1", "R2", "R6"):
             pay(name, "2032-01")
         pay("R3", "2032-01", 3)
-        _status_job(api, "2032-01-16T00:30:00+07:00")
+        run_status_job(api, "2032-01-16T00:30:00+07:00")
         snapshot("2032-01")
 
         # February: three recruits from Jakarta (outside the home province), twenty minutes apart.
@@ -170,24 +141,24 @@ def seen(api: Api, runtime: LocalRuntime) -> Iterator[Seen]:
             enroll(name, "2032-02", "317101")
         pay("R1", "2032-02")
         pay("R5", "2032-02")
-        _status_job(api, "2032-02-16T00:30:00+07:00")  # R2 and R6 fall into arrears
+        run_status_job(api, "2032-02-16T00:30:00+07:00")  # R2 and R6 fall into arrears
         snapshot("2032-02")
 
         clock("2032-03-05T10:00:00+07:00")
         pay("R1", "2032-03")
-        _status_job(api, "2032-03-16T00:30:00+07:00")  # R5 in arrears
+        run_status_job(api, "2032-03-16T00:30:00+07:00")  # R5 in arrears
         snapshot("2032-03")
 
         clock("2032-04-05T10:00:00+07:00")
         pay("R1", "2032-04")
-        _status_job(api, "2032-04-16T00:30:00+07:00")  # R3 in arrears; R4 (never paid) lapses
+        run_status_job(api, "2032-04-16T00:30:00+07:00")  # R3 in arrears; R4 (never paid) lapses
         snapshot("2032-04")
 
         clock("2032-05-05T10:00:00+07:00")
         pay("R1", "2032-05")
         enroll("Q1", "2032-05", "317101", agent=OTHER_REGENCY)
         pay("Q1", "2032-05")
-        _status_job(api, "2032-05-16T00:30:00+07:00")  # R2 and R6 (paid once), R7 and R8 lapse
+        run_status_job(api, "2032-05-16T00:30:00+07:00")  # R2 and R6 (paid once), R7 and R8 lapse
         snapshot("2032-05")
         api.post("/_local/drain")
         yield s
@@ -298,7 +269,9 @@ def test_the_evaluation_list(api: Api, runtime: LocalRuntime, seen: Seen) -> Non
     # One at a time: the token walks the three agents and ends.
     codes, token = [], None
     for _ in range(5):
-        page = _get(api, "/v1/agents", seen.headers, month="2032-05", limit="1", **({"next_token": token} if token else {}))
+        page = _get(
+            api, "/v1/agents", seen.headers, month="2032-05", limit="1", **({"next_token": token} if token else {})
+        )
         codes += [i["agent_code"] for i in page["items"]]
         token = page["next_token"]
         if token is None:
@@ -315,15 +288,21 @@ def test_the_evaluation_list(api: Api, runtime: LocalRuntime, seen: Seen) -> Non
 
 
 def _statement_csv(api: Api, seen: Seen, month: str) -> list[dict[str, str]]:
-    response = api.get(
-        f"/v1/agents/{AGENT}/statement", {**seen.headers, "Accept": "text/csv"}, params={"month": month}
-    )
+    response = api.get(f"/v1/agents/{AGENT}/statement", {**seen.headers, "Accept": "text/csv"}, params={"month": month})
     assert response.status_code == 200, response.text
     assert response.headers["Content-Type"].startswith("text/csv")
     assert f"statement-{seen.partner_id}-{AGENT}-{month}.csv" in response.headers["Content-Disposition"]
     reader = csv.DictReader(io.StringIO(response.text))
     assert reader.fieldnames == [
-        "kind", "key", "months", "dues", "commission", "enrolled", "active_after_3", "active_after_6", "active_after_12"
+        "kind",
+        "key",
+        "months",
+        "dues",
+        "commission",
+        "enrolled",
+        "active_after_3",
+        "active_after_6",
+        "active_after_12",
     ]
     return list(reader)
 
@@ -342,7 +321,9 @@ def test_the_statement_as_csv(api: Api, seen: Seen) -> None:
     assert by_kind["cooperative_share"]["key"] == "'" + COOPERATIVE  # kept as text, not a formula
     assert int(by_kind["cooperative_share"]["commission"]) == accrued // 10
     assert int(by_kind["payable"]["commission"]) == accrued - accrued // 10
-    assert [(r["key"], r["enrolled"], r["active_after_3"]) for r in rows if r["kind"] == "cohort"] == [("2032-01", "5", "")]
+    assert [(r["key"], r["enrolled"], r["active_after_3"]) for r in rows if r["kind"] == "cohort"] == [
+        ("2032-01", "5", "")
+    ]
 
     # April: R1's month, and the January recruits who paid one month only clawed back.
     april = {r["kind"]: r for r in _statement_csv(api, seen, "2032-04") if r["kind"] != "recruit"}
@@ -355,7 +336,10 @@ def test_the_statement_as_csv(api: Api, seen: Seen) -> None:
 def test_the_statement_as_json(api: Api, seen: Seen) -> None:
     got = _get(api, f"/v1/agents/{AGENT}/statement", seen.headers, month="2032-05")
     assert (got["agent_code"], got["partner_id"], got["month"], got["cooperative"]) == (
-        AGENT, seen.partner_id, "2032-05", COOPERATIVE
+        AGENT,
+        seen.partner_id,
+        "2032-05",
+        COOPERATIVE,
     )
     assert [line["participant_id"] for line in got["lines"]] == [seen.ids["R1"]]
     totals = got["totals"]
@@ -374,11 +358,24 @@ def test_the_coverage_route_shape_and_scope(api: Api, runtime: LocalRuntime, see
     mine = f"{seen.partner_id}/{AGENT}"
     assert set(rows) == {mine, f"{seen.partner_id}/{OTHER_REGENCY}"}
     assert set(rows[mine]) >= {
-        "key", "ever_enrolled", "active", "arrears", "lapsed", "new", "reactivated", "dues_collected",
-        "claims_paid", "informal_workers", "coverage_ratio",
+        "key",
+        "ever_enrolled",
+        "active",
+        "arrears",
+        "lapsed",
+        "new",
+        "reactivated",
+        "dues_collected",
+        "claims_paid",
+        "informal_workers",
+        "coverage_ratio",
     }
     counts = seen.counts("2032-05")
-    assert (rows[mine]["ever_enrolled"], rows[mine]["active"], rows[mine]["lapsed"]) == (8, counts["active"], counts["lapsed"])
+    assert (rows[mine]["ever_enrolled"], rows[mine]["active"], rows[mine]["lapsed"]) == (
+        8,
+        counts["active"],
+        counts["lapsed"],
+    )
     assert rows[mine]["dues_collected"] == seen.dues("2032-05")
     assert report["totals"]["ever_enrolled"] == 9 and report["totals"]["informal_workers"] is None
 
@@ -388,8 +385,18 @@ def test_the_coverage_route_shape_and_scope(api: Api, runtime: LocalRuntime, see
     assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/csv")
     table = list(csv.reader(io.StringIO(response.text)))
     assert table[0] == [
-        "key", "ever_enrolled", "active", "arrears", "lapsed", "new", "reactivated", "dues_collected",
-        "claims_paid_count", "claims_paid_amount", "informal_workers", "coverage_ratio",
+        "key",
+        "ever_enrolled",
+        "active",
+        "arrears",
+        "lapsed",
+        "new",
+        "reactivated",
+        "dues_collected",
+        "claims_paid_count",
+        "claims_paid_amount",
+        "informal_workers",
+        "coverage_ratio",
     ]
     assert [line[0] for line in table[1:]] == sorted(rows) + ["TOTAL"]
     assert table[-1][1] == "9" and table[-1][10] == ""

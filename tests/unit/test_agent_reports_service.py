@@ -68,14 +68,14 @@ class Store:
         keys = [k for k in keys if after_sk is None or k > after_sk]
         return [(k, self.registry[k]) for k in keys[:limit]], len(keys) > limit
 
-    def counters_of(self, partition: str, keys: Sequence[str]) -> dict[str, dict[str, int]]:
+    def counters_of(self, partition: str, keys: Sequence[str], upto: DuesMonth) -> dict[str, dict[str, int]]:
         return {k: self.counters[(partition, k)] for k in keys if (partition, k) in self.counters}
 
     def recruit_ids(self, partner_id: str, agent_code: str) -> Iterator[str]:
         return iter(())
 
     # Counters
-    def counter(self, partition: str, key: str) -> dict[str, int]:
+    def counter(self, partition: str, key: str, upto: DuesMonth) -> dict[str, int]:
         return self.counters.get((partition, key), {})
 
     def agent_lines(self, agent: str, month: str) -> Iterator[tuple[str, int, int]]:

@@ -3,8 +3,8 @@ agent lines (``perisai.coverage``) and profiles (``ParticipantRepository.batch_g
 
 - the registry, one page at a time: ``Query pk = "AGENTS"`` (a partner's: ``begins_with(sk,
   "<partner_id>#")``), in sort-key order, from an exclusive start sort key;
-- a page of agents' counter items: ``BatchGetItem`` of ``<counter partition> / <partner>/<CODE>``
-  (one item per agent of the page, never one per participant);
+- a page of agents' counter items: ``BatchGetItem`` of ``<counter partition>#<YYYY> / <partner>/<CODE>``
+  (one item per agent of the page and year, never one per participant);
 - an agent's recruits: the ``by_agent`` index (``gsi3pk = AGENT#<partner_id>#<CODE>``, keys only).
 
 Reads only; AWS failures become DependencyUnavailable."""
@@ -17,16 +17,12 @@ from typing import Any
 from perisai import aws
 from perisai.agents.models import StoredAgent
 from perisai.agents.repository import AGENTS_PK
+from perisai.coverage.repository import CoverageRepository
+from perisai.domain.months import DuesMonth
 from perisai.dynamo import DynamoRepository, error_code, from_item
 from perisai.errors import DependencyUnavailable
 
 RECRUITS_INDEX = "by_agent"
-
-
-def counter_values(item: dict[str, Any]) -> dict[str, int]:
-    """A counter item's ``YYYY-MM|field`` attributes (as ``CoverageRepository.counter``)."""
-    plain = from_item(item)
-    return {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k}
 
 
 def recruits_partition(partner_id: str, agent_code: str) -> str:
@@ -59,10 +55,10 @@ class AgentReportsRepository(DynamoRepository):
             agents.append((str(plain["sk"]), StoredAgent.model_validate(plain)))
         return agents, "LastEvaluatedKey" in page
 
-    def counters_of(self, partition: str, keys: Sequence[str]) -> dict[str, dict[str, int]]:
-        """The counter items of ``keys`` in one counter partition (absent keys: no figures yet)."""
-        items = self._batch_get([{"pk": {"S": partition}, "sk": {"S": key}} for key in dict.fromkeys(keys)])
-        return {str(item["sk"]["S"]): counter_values(item) for item in items}
+    def counters_of(self, partition: str, keys: Sequence[str], upto: DuesMonth) -> dict[str, dict[str, int]]:
+        """The counters of ``keys`` in one counter partition, years up to ``upto`` merged
+        (``CoverageRepository.counters_of``; absent keys: no figures yet)."""
+        return CoverageRepository(self._table, self._dynamodb).counters_of(partition, keys, upto)
 
     def recruit_ids(self, partner_id: str, agent_code: str) -> Iterator[str]:
         """The participant ids of the agent's recruits, oldest recruitment first (index pages)."""

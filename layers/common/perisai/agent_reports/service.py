@@ -52,13 +52,13 @@ class ReportStore(Protocol):
         self, partner_id: str | None, after_sk: str | None, limit: int
     ) -> tuple[list[tuple[str, StoredAgent]], bool]: ...
 
-    def counters_of(self, partition: str, keys: Sequence[str]) -> dict[str, dict[str, int]]: ...
+    def counters_of(self, partition: str, keys: Sequence[str], upto: DuesMonth) -> dict[str, dict[str, int]]: ...
 
     def recruit_ids(self, partner_id: str, agent_code: str) -> Iterator[str]: ...
 
 
 class Counters(Protocol):
-    def counter(self, partition: str, key: str) -> dict[str, int]: ...
+    def counter(self, partition: str, key: str, upto: DuesMonth) -> dict[str, int]: ...
 
     def agent_lines(self, agent: str, month: str) -> Iterator[tuple[str, int, int]]: ...
 
@@ -137,15 +137,16 @@ class AgentReports:
         except ValueError:
             raise DomainValidationError.single("month", "before the first agent commission policy") from None
 
-    def _values(self, agent: StoredAgent) -> dict[str, int]:
-        return self.counters.counter(counter_partition("agent", None), rules.agent_key(agent.partner_id, agent.agent_code))
+    def _values(self, agent: StoredAgent, month: DuesMonth) -> dict[str, int]:
+        key = rules.agent_key(agent.partner_id, agent.agent_code)
+        return self.counters.counter(counter_partition("agent", None), key, month)
 
     def performance(
         self, agent_code: str, month: DuesMonth, partner: Partner, partner_id: str | None
     ) -> AgentPerformance:
         policy, thresholds = self._policies(month)
         agent = self._agent(agent_code, partner, partner_id)
-        figures = perf.agent_figures(self._values(agent), month, policy, has_cooperative=bool(agent.cooperative))
+        figures = perf.agent_figures(self._values(agent, month), month, policy, has_cooperative=bool(agent.cooperative))
         ids = list(self.store.recruit_ids(agent.partner_id, agent.agent_code))
         recruits = [recruit_of(p) for p in self.profiles.batch_get(ids).values()]
         signals = perf.fraud_signals(recruits, month, agent.home_regency, thresholds)
@@ -169,7 +170,7 @@ class AgentReports:
     def statement(self, agent_code: str, month: DuesMonth, partner: Partner, partner_id: str | None) -> AgentStatement:
         policy, _ = self._policies(month)
         agent = self._agent(agent_code, partner, partner_id)
-        values = self._values(agent)
+        values = self._values(agent, month)
         key = rules.agent_key(agent.partner_id, agent.agent_code)
         paid = sorted((pid, amount, months) for pid, amount, months in self.counters.agent_lines(key, str(month)))
         paid = [line for line in paid if line[1] or line[2]]  # a payment and its reversal in the month
@@ -223,7 +224,7 @@ class AgentReports:
         while True:
             page, more = self.store.agents_page(scope, after, limit)
             counters = self.store.counters_of(
-                partition, [rules.agent_key(a.partner_id, a.agent_code) for _, a in page]
+                partition, [rules.agent_key(a.partner_id, a.agent_code) for _, a in page], month
             )
             for sort_key, agent in page:
                 examined += 1
@@ -250,4 +251,3 @@ class AgentReports:
             if len(items) == limit or examined >= MAX_EXAMINED or not more:
                 has_more = more or not last_of_page
                 return AgentList(items=items, next_token=encode_token(after) if has_more and after else None)
-

@@ -2,21 +2,32 @@
 table. The only boto3 access of this capability; AWS failures become DependencyUnavailable.
 
 - ``AGG#PARTICIPANT#<id> / RECORD``: the record (facts seen, by event id), versioned;
-- ``AGG#ALL#<dimension> / <key>`` and ``AGG#PARTNER#<partner>#<dimension> / <key>``: counters,
-  one numeric attribute per month and field (``YYYY-MM|active``...), kept by ADD;
+- ``AGG#ALL#<dimension>#<YYYY> / <key>`` and ``AGG#PARTNER#<partner>#<dimension>#<YYYY> / <key>``:
+  counters, one numeric attribute per month and field (``YYYY-MM|active``...), kept by ADD, one
+  item per key and year (an item, and each update's cost, stays bounded over the years);
 - ``AGG#AGENTLINES#<partner>/<CODE>#<YYYY-MM> / <participant id>``: what each recruit of an agent
   paid in a month (the agent's statement).
-A report reads one counter partition: a Query whatever the number of participants."""
+A report reads one counter partition per year since the counters began: a Query each, whatever
+the number of participants. Readers get a key's attributes of every year merged (attribute names
+carry their month, so merging is a union)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from perisai.coverage.models import StoredRecord
 from perisai.domain import coverage as rules
+from perisai.domain.months import DuesMonth
 from perisai.dynamo import DynamoRepository, from_item
 from perisai.errors import VersionConflict
+
+
+def counter_values(item: dict[str, Any]) -> dict[str, int]:
+    """A counter item's ``YYYY-MM|field`` attributes (a count that went up and back down to 0 is
+    the same as none, and left out)."""
+    plain = from_item(item)
+    return {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k and v}
 
 
 def record_key(participant_id: str) -> dict[str, Any]:
@@ -26,6 +37,11 @@ def record_key(participant_id: str) -> dict[str, Any]:
 def counter_partition(dimension: str, partner_id: str | None) -> str:
     """The partition of one report: every key of a dimension, whole scheme or one partner."""
     return f"AGG#PARTNER#{partner_id}#{dimension}" if partner_id else f"AGG#ALL#{dimension}"
+
+
+def year_partitions(partition: str, upto: DuesMonth) -> list[str]:
+    """The yearly partitions holding the months up to ``upto`` of one counter partition."""
+    return [f"{partition}#{year}" for year in rules.counter_years(upto)]
 
 
 def agent_lines_partition(agent: str, month: str) -> str:
@@ -55,13 +71,15 @@ class CoverageRepository(DynamoRepository):
             put["Put"]["ExpressionAttributeValues"] = {":read": {"N": str(read_version)}}
         writes = [put]
         for (partition, key), counts in sorted(counters.items()):
-            if counts:
-                writes.append(
-                    self._add(partition, key, {rules.counter_attribute(m, f): n for (m, f), n in counts.items()})
-                )
+            by_year: dict[int, dict[str, int]] = {}
+            for (month, name), n in counts.items():
+                by_year.setdefault(rules.counter_year(month), {})[rules.counter_attribute(month, name)] = n
+            for year, values in sorted(by_year.items()):
+                writes.append(self._add(f"{partition}#{year}", key, values))
         for (partition, participant_id), (amount, months) in sorted(lines.items()):
             writes.append(self._add(partition, participant_id, {"dues": amount, "months": months}))
-        # 1 record + 10 counter items + a few months of agent lines: well inside 100 items.
+        # 1 record + 10 counter items (20 when a change spans a new year) + a few months of agent
+        # lines: well inside a transaction's 100 items.
         if self._transact(writes):
             raise VersionConflict("coverage record")
 
@@ -78,26 +96,39 @@ class CoverageRepository(DynamoRepository):
             }
         }
 
-    def counters(self, partition: str) -> Iterator[tuple[str, dict[str, int]]]:
-        """Every key of one counter partition with its attributes (``YYYY-MM|field`` -> n)."""
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition}},
-        }
-        while True:
-            page = self._query(**kwargs)
-            for item in page.get("Items", []):
-                plain = from_item(item)
-                key = str(plain.pop("sk"))
-                yield key, {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k}
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    def counters(self, partition: str, upto: DuesMonth) -> Iterator[tuple[str, dict[str, int]]]:
+        """Every key of one counter partition with its attributes (``YYYY-MM|field`` -> n) of
+        the years up to ``upto``, merged: one Query per year (in 1 MB pages)."""
+        merged: dict[str, dict[str, int]] = {}
+        for yearly in year_partitions(partition, upto):
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": yearly}},
+            }
+            while True:
+                page = self._query(**kwargs)
+                for item in page.get("Items", []):
+                    merged.setdefault(str(item["sk"]["S"]), {}).update(counter_values(item))
+                if "LastEvaluatedKey" not in page:
+                    break
+                kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from merged.items()
 
-    def counter(self, partition: str, key: str) -> dict[str, int]:
-        item = self._get({"pk": {"S": partition}, "sk": {"S": key}})
-        plain = from_item(item) if item else {}
-        return {k: int(v) for k, v in plain.items() if isinstance(v, (int, float)) and "|" in k}
+    def counters_of(self, partition: str, keys: Sequence[str], upto: DuesMonth) -> dict[str, dict[str, int]]:
+        """The counters of ``keys`` (years up to ``upto`` merged), in BatchGetItems: absent keys
+        have no figures yet."""
+        wanted = [
+            {"pk": {"S": yearly}, "sk": {"S": key}}
+            for key in dict.fromkeys(keys)
+            for yearly in year_partitions(partition, upto)
+        ]
+        merged: dict[str, dict[str, int]] = {}
+        for item in self._batch_get(wanted):
+            merged.setdefault(str(item["sk"]["S"]), {}).update(counter_values(item))
+        return merged
+
+    def counter(self, partition: str, key: str, upto: DuesMonth) -> dict[str, int]:
+        return self.counters_of(partition, [key], upto).get(key, {})
 
     def agent_lines(self, agent: str, month: str) -> Iterator[tuple[str, int, int]]:
         """(participant id, rupiah, months) an agent's recruits paid in ``month``."""

@@ -226,7 +226,7 @@ class CoverageReports:
         """The month's figures per key of ``by``: the whole scheme, or one partner's participants."""
         rows: list[CoverageRow] = []
         total = rules.Figures.zero()
-        for key, values in self.repository.counters(counter_partition(by, partner_id)):
+        for key, values in self.repository.counters(counter_partition(by, partner_id), month):
             figures = rules.figures(values, month)
             if figures.empty:
                 continue

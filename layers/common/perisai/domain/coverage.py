@@ -37,6 +37,9 @@ Standing = Literal["active", "arrears", "lapsed", "pending_payment", "ended"]
 STANDINGS: tuple[Standing, ...] = ("active", "arrears", "lapsed", "pending_payment", "ended")
 FLOWS = ("new", "reactivated", "dues", "claims_paid_count", "claims_paid_amount")
 DIMENSIONS = ("province", "regency", "channel", "agent", "sector")
+# Counter items are split by year (one item per key and year), so an item and the cost of each
+# update stay bounded however long the scheme runs; a month before this year is kept in its item.
+FIRST_COUNTER_YEAR = 2026
 NO_AGENT = "none"
 UNKNOWN_REGION = "unknown"
 
@@ -217,6 +220,16 @@ def difference(before: Counts, after: Counts) -> Counts:
 
 def counter_attribute(month: str, name: str) -> str:
     return f"{month}|{name}"
+
+
+def counter_year(month: str) -> int:
+    """The year of the counter item that keeps ``month``'s attributes."""
+    return max(int(month[:4]), FIRST_COUNTER_YEAR)
+
+
+def counter_years(upto: DuesMonth) -> range:
+    """The years of the counter items a figure of month ``upto`` sums (the months up to it)."""
+    return range(FIRST_COUNTER_YEAR, max(FIRST_COUNTER_YEAR, upto.year) + 1)
 
 
 def split_attribute(attribute: str) -> tuple[str, str] | None:
