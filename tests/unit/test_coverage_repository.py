@@ -92,4 +92,6 @@ def test_a_participant_active_across_new_year_is_counted_in_both_years_items(mon
         }
         assert merged == expected
         # Reading December 2027 reads only the items up to 2027.
-        assert rules.counter_years(DuesMonth.parse("2027-12")) == range(2026, 2028)
+        assert rules.counter_years(DuesMonth.parse("2027-12"), DuesMonth.parse("2028-01")) == range(2026, 2028)
+        # A far-future month reads no more years than can hold anything (2 after today's).
+        assert rules.counter_years(DuesMonth.parse("9999-12"), DuesMonth.parse("2028-01")) == range(2026, 2031)

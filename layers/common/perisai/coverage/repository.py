@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from perisai.clock import clock
 from perisai.coverage.models import StoredRecord
 from perisai.domain import coverage as rules
 from perisai.domain.months import DuesMonth
@@ -41,7 +42,8 @@ def counter_partition(dimension: str, partner_id: str | None) -> str:
 
 def year_partitions(partition: str, upto: DuesMonth) -> list[str]:
     """The yearly partitions holding the months up to ``upto`` of one counter partition."""
-    return [f"{partition}#{year}" for year in rules.counter_years(upto)]
+    today = DuesMonth.of(clock.today_jakarta())
+    return [f"{partition}#{year}" for year in rules.counter_years(upto, today)]
 
 
 def agent_lines_partition(agent: str, month: str) -> str:

@@ -227,9 +227,15 @@ def counter_year(month: str) -> int:
     return max(int(month[:4]), FIRST_COUNTER_YEAR)
 
 
-def counter_years(upto: DuesMonth) -> range:
-    """The years of the counter items a figure of month ``upto`` sums (the months up to it)."""
-    return range(FIRST_COUNTER_YEAR, max(FIRST_COUNTER_YEAR, upto.year) + 1)
+# Counters hold nothing later than this many years after today: months are paid at most 12 ahead.
+COUNTER_YEARS_AHEAD = 2
+
+
+def counter_years(upto: DuesMonth, today: DuesMonth) -> range:
+    """The years of the counter items a figure of month ``upto`` sums (the months up to it), never
+    past the years that can hold anything: a far-future month costs no more reads than next year."""
+    last = min(upto.year, today.year + COUNTER_YEARS_AHEAD)
+    return range(FIRST_COUNTER_YEAR, max(FIRST_COUNTER_YEAR, last) + 1)
 
 
 def split_attribute(attribute: str) -> tuple[str, str] | None:
