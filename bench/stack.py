@@ -145,53 +145,12 @@ def function_key(source: str, handler: str) -> str:
 def _cheap_moto_transactions() -> None:
     """moto snapshots every table a transaction touches with a full deepcopy (for its rollback), so
     each TransactWriteItems costs time in proportion to the table's size, which DynamoDB does not.
-    Inside the bench, only the items a transaction touches are snapshotted and restored instead;
-    the outcome of every transaction (applied, or cancelled with its reasons) is unchanged."""
-    import copy as real_copy
-    from types import SimpleNamespace
+    Inside the bench, as in the local runtime, only the items a transaction touches are journaled
+    and restored instead; the outcome of every transaction (applied, or cancelled with its reasons)
+    is unchanged."""
+    from local_runtime.transactions import install_for_process
 
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models import DynamoDBBackend
-    from moto.dynamodb.models.dynamo_type import DynamoType
-
-    if getattr(DynamoDBBackend.transact_write_items, "bench_patched", False):
-        return
-    original = DynamoDBBackend.transact_write_items
-    no_table_copy = SimpleNamespace(deepcopy=lambda value, memo=None: value, copy=real_copy.copy)
-
-    def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
-        touched = []
-        for entry in transact_items:
-            _, op = next(iter(entry.items()))
-            table = self.tables.get(op.get("TableName"))
-            if table is None:
-                continue
-            key = op.get("Key") or op.get("Item") or {}
-            if table.hash_key_attr not in key or (table.range_key_attr and table.range_key_attr not in key):
-                continue
-            hash_key = DynamoType(key[table.hash_key_attr])
-            range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
-            current = table.get_item(hash_key, range_key)
-            touched.append((table, hash_key, range_key, real_copy.deepcopy(current)))
-        models.copy = no_table_copy  # the rollback below replaces moto's whole-table copies
-        try:
-            original(self, transact_items)
-        except Exception:
-            for table, hash_key, range_key, item in touched:
-                if range_key is None and item is None:
-                    table.items.pop(hash_key, None)
-                elif range_key is None:
-                    table.items[hash_key] = item
-                elif item is None:
-                    table.items.get(hash_key, {}).pop(range_key, None)
-                else:
-                    table.items[hash_key][range_key] = item
-            raise
-        finally:
-            models.copy = real_copy
-
-    transact_write_items.bench_patched = True  # type: ignore[attr-defined]  # read by the install-once guard above
-    DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]  # moto patched for the whole process
+    install_for_process()
 
 
 def start() -> Stack:

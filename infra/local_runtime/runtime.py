@@ -21,6 +21,7 @@ from local_runtime.delivery import Delivery
 from local_runtime.functions import Functions
 from local_runtime.gateway import ApiGateway, HttpResponse
 from local_runtime.patching import MethodPatch
+from local_runtime.transactions import journaled
 
 if TYPE_CHECKING:
     from perisai.partners.models import Channel, Scope
@@ -74,14 +75,13 @@ class LocalRuntime:
         self._sqs_retention = MethodPatch(
             moto_sqs.SQSBackend, "is_message_valid_based_on_retention_period", _always_retained
         )
-        # moto keeps every model instance it ever made (for its reset), and snapshots a whole table
-        # for each item of a transaction (its rollback): each transaction would leak table copies,
-        # gigabytes over a test run. The runtime never resets moto, so its DynamoDB models
-        # (tables, items, stream shards and iterators) are not tracked.
+        # moto keeps every model instance it ever made (for its reset): copies of items and
+        # stream shards would pile up over a test run. The runtime never resets moto, so its
+        # DynamoDB models (tables, items, stream shards and iterators) are not tracked.
         self._table_copies = MethodPatch(BaseModel, "__new__", _untracked_dynamodb_models)
-        # ... and it copies the whole table once per item of a transaction (the same state each
-        # time, before any write): once per table and transaction is the same rollback, N times cheaper.
-        self._one_copy = MethodPatch(DynamoDBBackend, "transact_write_items", _one_copy_per_table)
+        # moto backs up whole tables for each transaction's rollback, a cost that grows with the
+        # table: the runtime journals only the items a transaction names (local_runtime.transactions).
+        self._journaled = MethodPatch(DynamoDBBackend, "transact_write_items", journaled)
 
     @property
     def url(self) -> str:
@@ -109,7 +109,7 @@ class LocalRuntime:
         self._sqs_clock.install()
         self._sqs_retention.install()
         self._table_copies.install()
-        self._one_copy.install()
+        self._journaled.install()
         self.cloud = LocalCloud(self.model, self.moto.endpoint)
         self.cloud.configure_process()
         from perisai import aws
@@ -167,7 +167,7 @@ class LocalRuntime:
         self._sqs_clock.uninstall()
         self._sqs_retention.uninstall()
         self._table_copies.uninstall()
-        self._one_copy.uninstall()
+        self._journaled.uninstall()
         if self._state_file and self._state_file.exists():
             self._state_file.unlink()
         from perisai.clock import clock
@@ -233,36 +233,6 @@ def _untracked_dynamodb_models(original: Any) -> Any:
         return object.__new__(cls)
 
     return new
-
-
-_copying = threading.local()
-
-
-def _one_copy_per_table(original: Any) -> Any:
-    import copy as real_copy
-    from types import SimpleNamespace
-
-    import moto.dynamodb.models as models
-    from moto.dynamodb.models.table import Table
-
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        copies = getattr(_copying, "tables", None)
-        if copies is None or not isinstance(value, Table):
-            return real_copy.deepcopy(value, memo)
-        if id(value) not in copies:
-            copies[id(value)] = real_copy.deepcopy(value, memo)
-        return copies[id(value)]
-
-    models.copy = SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy)  # type: ignore[attr-defined]  # moto's module-level `copy`
-
-    def transact_write_items(backend: Any, *args: Any, **kwargs: Any) -> Any:
-        _copying.tables = {}
-        try:
-            return original(backend, *args, **kwargs)
-        finally:
-            _copying.tables = None
-
-    return transact_write_items
 
 
 def _always_retained(_original: Any) -> Any:

@@ -77,11 +77,14 @@ def test_unknown_route_is_a_json_404(api: Api) -> None:
 
 def test_schedules_come_from_the_stack(api: Api) -> None:
     schedules = {s["name"]: s for s in api.get("/_local/schedules").json()}
-    assert set(schedules) == {"dues-reminders", "lapse-detection"}
+    assert {name: s["target"] for name, s in schedules.items()} == {
+        "dues-reminders": "reminders.run_job",
+        "lapse-detection": "reminders.run_job",
+        "agent-inactivity": "agents.inactivity",
+    }
     for schedule in schedules.values():
         assert schedule["timezone"] == "Asia/Jakarta"
         assert schedule["expression"].startswith("cron(")
-        assert schedule["target"] == "reminders.run_job"
 
 
 def test_running_a_job_moves_the_clock_and_reports_its_invocations(api: Api) -> None:
