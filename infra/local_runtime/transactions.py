@@ -30,8 +30,8 @@ def journaled(original: Callable[..., Any]) -> Callable[..., Any]:
             return value  # the journal below is the backup
         return real_copy.deepcopy(value, memo)
 
-    # moto's module-level `copy`, also used to copy an item before an update (kept real).
-    models.copy = SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy)  # type: ignore[attr-defined]
+    # Also used to copy an item before an update: that copy stays real.
+    models.copy = SimpleNamespace(deepcopy=deepcopy, copy=real_copy.copy)  # type: ignore[attr-defined]  # moto's module-level `copy`
 
     def transact_write_items(backend: Any, transact_items: list[dict[str, Any]], *args: Any, **kwargs: Any) -> Any:
         journal = _Journal.of(backend, transact_items)
@@ -53,7 +53,7 @@ def install_for_process() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     if not getattr(DynamoDBBackend.transact_write_items, "journaled", False):
-        DynamoDBBackend.transact_write_items = journaled(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
+        DynamoDBBackend.transact_write_items = journaled(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]  # for the whole process
 
 
 class _Journal:
