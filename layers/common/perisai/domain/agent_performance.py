@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import coverage as rules
+from . import policy_data
 from .months import DuesMonth
 
 __all__ = [
@@ -97,11 +97,10 @@ P = TypeVar("P", CommissionPolicy, FraudPolicy)
 
 
 def _in_force(versions: Sequence[P], month: DuesMonth, what: str) -> P:
-    first_day = date(month.year, month.month, 1)
-    in_force = [v for v in sorted(versions, key=lambda v: v.effective_from) if v.effective_from <= first_day]
-    if not in_force:
+    version = policy_data.in_force(versions, date(month.year, month.month, 1))
+    if version is None:
         raise ValueError(f"no agent {what} policy is in force in {month}")
-    return in_force[-1]
+    return version
 
 
 class CommissionBook(BaseModel):
@@ -119,8 +118,7 @@ class CommissionBook(BaseModel):
     @staticmethod
     @cache
     def packaged() -> CommissionBook:
-        text = resources.files("perisai.domain").joinpath("data", "agent_commission.json").read_text(encoding="utf-8")
-        return CommissionBook.from_document(json.loads(text))
+        return CommissionBook.from_document(policy_data.packaged("agent_commission.json"))
 
     @staticmethod
     def load(path: str | Path) -> CommissionBook:
@@ -129,10 +127,8 @@ class CommissionBook(BaseModel):
     @staticmethod
     def from_document(document: dict[str, Any]) -> CommissionBook:
         book = CommissionBook.model_validate(document)
-        for versions in (book.commission, book.fraud_signals):
-            days = [v.effective_from for v in versions]
-            if len(set(days)) != len(days):
-                raise ValueError("two versions of an agent policy take effect on the same day")
+        policy_data.one_version_per_day(book.commission, "agent commission policy")
+        policy_data.one_version_per_day(book.fraud_signals, "agent fraud-signal policy")
         return book
 
 
@@ -170,7 +166,9 @@ def cohort_table(values: Mapping[str, int], month: DuesMonth) -> list[CohortRete
         after: dict[int, float | None] = {}
         for k in RETENTION_HORIZONS:
             end = start.plus(k)
-            after[k] = rules.ratio(rules.cumulative(values, f"active@{cohort}", end), enrolled) if end <= month else None
+            after[k] = (
+                rules.ratio(rules.cumulative(values, f"active@{cohort}", end), enrolled) if end <= month else None
+            )
         table.append(CohortRetention(cohort, enrolled, after))
     return table
 
@@ -303,7 +301,9 @@ def paid_once_then_lapsed(data: SignalInput, policy: FraudPolicy) -> list[Signal
     )
     if len(ids) < policy.paid_once_lapsed_min_recruits:
         return []
-    return [Signal("paid_once_then_lapsed", f"{len(ids)} recruits paid their first month only, then lapsed", tuple(ids))]
+    return [
+        Signal("paid_once_then_lapsed", f"{len(ids)} recruits paid their first month only, then lapsed", tuple(ids))
+    ]
 
 
 def outside_home_province(data: SignalInput, policy: FraudPolicy) -> list[Signal]:

@@ -13,12 +13,12 @@ import json
 import re
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import policy_data
 from .errors import DomainValidationError
 from .months import DuesMonth
 
@@ -80,16 +80,15 @@ class AgentPolicy(BaseModel):
 
     def registry_on(self, day: date) -> RegistryPolicy:
         """The registry policy in force on ``day``."""
-        in_force = [v for v in sorted(self.registry, key=lambda v: v.effective_from) if v.effective_from <= day]
-        if not in_force:
+        version = policy_data.in_force(self.registry, day)
+        if version is None:
             raise ValueError(f"no agent registry policy is in force on {day.isoformat()}")
-        return in_force[-1]
+        return version
 
     @staticmethod
     @cache
     def packaged() -> AgentPolicy:
-        text = resources.files("perisai.domain").joinpath("data", "agent_policy.json").read_text(encoding="utf-8")
-        return AgentPolicy.from_document(json.loads(text))
+        return AgentPolicy.from_document(policy_data.packaged("agent_policy.json"))
 
     @staticmethod
     def load(path: str | Path) -> AgentPolicy:
@@ -98,9 +97,7 @@ class AgentPolicy(BaseModel):
     @staticmethod
     def from_document(document: dict[str, Any]) -> AgentPolicy:
         policy = AgentPolicy.model_validate(document)
-        days = [v.effective_from for v in policy.registry]
-        if len(set(days)) != len(days):
-            raise ValueError("two agent registry policy versions take effect on the same day")
+        policy_data.one_version_per_day(policy.registry, "agent registry policy")
         return policy
 
 

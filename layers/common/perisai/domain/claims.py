@@ -21,17 +21,16 @@ from __future__ import annotations
 
 import calendar
 import copy
-import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
+from . import policy_data
 from .errors import DomainValidationError, FieldError, RulesNotInForce
 from .months import DuesMonth
 from .programs import MANDATORY_PROGRAMS
@@ -228,9 +227,8 @@ class BenefitBook(_Data):
 
     @model_validator(mode="after")
     def _versions_ordered_and_unique(self) -> BenefitBook:
+        policy_data.one_version_per_day(self.versions, "benefit")
         days = [v.effective_from for v in self.versions]
-        if len(set(days)) != len(days):
-            raise ValueError("two benefit versions start on the same day")
         if days != sorted(days):
             raise ValueError("benefit versions must be listed oldest first")
         ids = [v.id for v in self.versions]
@@ -240,9 +238,9 @@ class BenefitBook(_Data):
 
     def in_force(self, day: date) -> BenefitVersion:
         """The version in force on ``day`` (the latest starting on or before it)."""
-        for version in reversed(self.versions):
-            if version.effective_from <= day:
-                return version
+        version = policy_data.in_force(self.versions, day)
+        if version is not None:
+            return version
         error = RulesNotInForce(day.isoformat())
         error.args = (f"no benefit table is in force on {day.isoformat()}",)
         raise error
@@ -268,8 +266,7 @@ class BenefitBook(_Data):
 
 @lru_cache(maxsize=1)
 def _default_data() -> dict[str, Any]:
-    text = resources.files("perisai.domain").joinpath("data", "benefits.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = policy_data.packaged("benefits.json")
     return data
 
 

@@ -12,15 +12,14 @@ Money is integer rupiah; rates are basis points (100 bp = 1%). Every percentage 
 from __future__ import annotations
 
 import copy
-import json
 from bisect import bisect_right
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, field_validator, model_validator
 
+from . import policy_data
 from .errors import RulesNotInForce
 from .months import DuesMonth
 from .programs import PayerType, Program, Sector
@@ -266,8 +265,7 @@ def max_amount_rupiah() -> int:
 
 @lru_cache(maxsize=1)
 def _default_data() -> dict[str, Any]:
-    text = resources.files("perisai.domain").joinpath("data", "bpu_rates.json").read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text)
+    data: dict[str, Any] = policy_data.packaged("bpu_rates.json")
     return data
 
 

@@ -11,12 +11,12 @@ import math
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator, model_validator
 
+from . import policy_data
 from .months import DuesMonth
 
 __all__ = [
@@ -159,8 +159,7 @@ class ReminderBook(_Data):
     @staticmethod
     @lru_cache(maxsize=1)
     def packaged() -> ReminderBook:
-        text = resources.files("perisai.domain").joinpath("data/reminders.json").read_text(encoding="utf-8")
-        return ReminderBook.model_validate(json.loads(text))
+        return ReminderBook.model_validate(policy_data.packaged("reminders.json"))
 
     @staticmethod
     def from_file(path: Path) -> ReminderBook:
