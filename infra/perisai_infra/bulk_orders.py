@@ -5,15 +5,14 @@ queue and credits each worker in its own transaction. Each function with exactly
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Names
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import Duration
 from constructs import Construct
 
 from perisai_infra.data import DataConstruct
-from perisai_infra.events import EventsConstruct, queue_event_source
+from perisai_infra.events import EventsConstruct
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
 from perisai_infra.grants import allow
-from perisai_infra.nag import acknowledge
+from perisai_infra.queues import consume, work_queue
 
 CREDITING_TIMEOUT_SECONDS = 120  # a task: 100 workers, a transaction each
 # Opening an order of 20,000 workers: ~200 batch reads and ~200 transactions of holds, one after
@@ -72,14 +71,11 @@ class BulkCreditingConstruct(Construct):
         # Visible again after 6 x the worker's timeout (AWS's advice for Lambda consumers); a task
         # failing 5 times goes to the dead-letter queue (alarmed) and can be redriven: every worker
         # already done is left as it is.
-        self.queue = sqs.Queue(
+        self.queue = work_queue(
             self,
             "BulkCreditingQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(6 * CREDITING_TIMEOUT_SECONDS),
-            retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
+            dead_letters=dead_letters,
+            visibility=Duration.seconds(6 * CREDITING_TIMEOUT_SECONDS),
         )
         bus.route_events("BulkOrderPaidToCrediting", ["BulkOrderPaid"], self.queue)
         self.function = fns.add(
@@ -107,10 +103,4 @@ class BulkCreditingConstruct(Construct):
             leading_keys=["PARTICIPANT#*"],
         )
         allow(fn, ["sqs:SendMessage"], [self.queue.queue_arn])
-        fn.add_event_source(queue_event_source(self.queue, batch_size=1, max_concurrency=MAX_CONCURRENCY))
-        acknowledge(
-            fn.node.find_child(f"SqsEventSource:{Names.node_unique_id(self.queue.node)}"),
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
-            "task that keeps failing to BulkCreditingDeadLetters.",
-        )
+        consume(fn, self.queue, batch_size=1, max_concurrency=MAX_CONCURRENCY)

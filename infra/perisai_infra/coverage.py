@@ -3,15 +3,14 @@ aggregator, which keeps each participant's record and the counters the reports r
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Names
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import Duration
 from constructs import Construct
 
 from perisai_infra.data import DataConstruct
-from perisai_infra.events import EventsConstruct, queue_event_source
+from perisai_infra.events import EventsConstruct
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
 from perisai_infra.grants import allow
-from perisai_infra.nag import acknowledge
+from perisai_infra.queues import consume, work_queue
 
 AGGREGATOR_TIMEOUT_SECONDS = 30
 # Events of different participants touch the same counter items: a few consumers keep the
@@ -39,14 +38,11 @@ class CoverageConstruct(Construct):
         super().__init__(scope, id_)
         table = data.participants
         dead_letters = fns.dead_letter_queue("AggregatorDeadLetters")
-        self.queue = sqs.Queue(
+        self.queue = work_queue(
             self,
             "AggregatorQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(6 * AGGREGATOR_TIMEOUT_SECONDS),
-            retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=5),
+            dead_letters=dead_letters,
+            visibility=Duration.seconds(6 * AGGREGATOR_TIMEOUT_SECONDS),
         )
         bus.route_events("CountedEventsToAggregator", COUNTED_EVENTS, self.queue)
         self.function = fns.add(
@@ -65,10 +61,4 @@ class CoverageConstruct(Construct):
         # counters (ADD) in one transaction; the agent's last month of activity (registry item).
         allow(fn, ["dynamodb:GetItem", "dynamodb:PutItem"], [table.table_arn], leading_keys=["AGG#*"])
         allow(fn, ["dynamodb:UpdateItem"], [table.table_arn], leading_keys=["AGG#*", "AGENTS"])
-        fn.add_event_source(queue_event_source(self.queue, batch_size=10, max_concurrency=MAX_CONCURRENCY))
-        acknowledge(
-            fn.node.find_child(f"SqsEventSource:{Names.node_unique_id(self.queue.node)}"),
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event sources take no on-failure destination: the queue's redrive policy moves an "
-            "event that keeps failing to AggregatorDeadLetters.",
-        )
+        consume(fn, self.queue, batch_size=10, max_concurrency=MAX_CONCURRENCY)

@@ -10,7 +10,6 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sqs as sqs
@@ -128,13 +127,3 @@ class EventsConstruct(Construct):
                 )
             )
         return schedules
-
-
-def queue_event_source(queue: sqs.Queue, *, batch_size: int = 10, max_concurrency: int = 2) -> sources.SqsEventSource:
-    # Low maximum concurrency paces SMS sends below the provider's per-country rate.
-    return sources.SqsEventSource(
-        queue,
-        batch_size=batch_size,
-        max_concurrency=max_concurrency,
-        report_batch_item_failures=True,
-    )

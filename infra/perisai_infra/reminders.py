@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import math
 
-from aws_cdk import Duration, Names
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_sqs as sqs
+from aws_cdk import Duration
 from constructs import Construct
 
 from perisai_infra.data import DataConstruct
-from perisai_infra.events import queue_event_source
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
 from perisai_infra.grants import allow
 from perisai_infra.nag import acknowledge
+from perisai_infra.queues import consume, work_queue
 
 # The SMS provider's per-country pace (AWS's default for a country until raised); `cdk deploy
 # -c smsRatePerSecond=100` after AWS raised it. Every sender shares it (perisai.reminders.repository.SendRate).
@@ -33,14 +31,21 @@ class RemindersConstruct(Construct):
 
         # Page tasks: one index page each. Visible again after 6 x the worker's timeout (AWS's
         # advice for Lambda consumers); 5 failed receives -> dead-letter queue, alarmed.
-        self.pages = self._queue(
-            fns, "ReminderPagesQueue", visibility=Duration.seconds(6 * PAGE_TIMEOUT_SECONDS), receives=5
+        self.pages = work_queue(
+            self,
+            "ReminderPagesQueue",
+            dead_letters=fns.dead_letter_queue("ReminderPagesQueueDeadLetters"),
+            visibility=Duration.seconds(6 * PAGE_TIMEOUT_SECONDS),
         )
         # Reminders to send. Kept 14 days: a month's reminders may wait days for their send window.
         # A record waits out quiet hours invisible (one receive a night), so 10 receives leave room
         # for retries of a failing send before the dead-letter queue.
-        self.sms = self._queue(
-            fns, "ReminderSmsQueue", visibility=Duration.seconds(6 * SENDER_TIMEOUT_SECONDS), receives=10
+        self.sms = work_queue(
+            self,
+            "ReminderSmsQueue",
+            dead_letters=fns.dead_letter_queue("ReminderSmsQueueDeadLetters"),
+            visibility=Duration.seconds(6 * SENDER_TIMEOUT_SECONDS),
+            receives=10,
         )
         environment = {
             "PARTICIPANTS_TABLE": table.table_name,
@@ -92,7 +97,7 @@ class RemindersConstruct(Construct):
         allow(pages, ["dynamodb:GetItem", "dynamodb:UpdateItem"], [table.table_arn], leading_keys=["SMSBUDGET#*"])
         allow(pages, ["sqs:SendMessage"], [self.pages.queue_arn, self.sms.queue_arn])
         # Five pages of at most 200 participants: a status page's writes stay well inside the timeout.
-        self._consume(pages, self.pages, batch_size=5, max_concurrency=4)
+        consume(pages, self.pages, batch_size=5, max_concurrency=4)
 
         sender = fns.add(
             FunctionSpec(
@@ -130,25 +135,4 @@ class RemindersConstruct(Construct):
         )
         # One consumer per ~5 SMS a second (each send is a few DynamoDB calls and an SNS publish),
         # at least two; the shared pace (SendRate) holds the rate whatever the concurrency.
-        self._consume(sender, self.sms, batch_size=10, max_concurrency=max(2, math.ceil(int(rate) / 5)))
-
-    def _queue(self, fns: FunctionsConstruct, name: str, *, visibility: Duration, receives: int) -> sqs.Queue:
-        dead_letters = fns.dead_letter_queue(f"{name}DeadLetters")
-        return sqs.Queue(
-            self,
-            name,
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=visibility,
-            retention_period=Duration.days(14),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=dead_letters, max_receive_count=receives),
-        )
-
-    def _consume(self, function: lambda_.Alias, queue: sqs.Queue, *, batch_size: int, max_concurrency: int) -> None:
-        function.add_event_source(queue_event_source(queue, batch_size=batch_size, max_concurrency=max_concurrency))
-        acknowledge(
-            function.node.find_child(f"SqsEventSource:{Names.node_unique_id(queue.node)}"),
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
-            "message that keeps failing to its dead-letter queue.",
-        )
+        consume(sender, self.sms, batch_size=10, max_concurrency=max(2, math.ceil(int(rate) / 5)))

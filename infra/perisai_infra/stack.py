@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Names, Stack
+from aws_cdk import CfnOutput, Duration, Stack
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from perisai_infra.agents import AgentsConstruct
@@ -16,11 +15,12 @@ from perisai_infra.bulk_orders import BulkCreditingConstruct
 from perisai_infra.claims import ClaimsConstruct
 from perisai_infra.coverage import CoverageConstruct
 from perisai_infra.data import DataConstruct
-from perisai_infra.events import EVENT_SOURCE, EventsConstruct, queue_event_source
+from perisai_infra.events import EVENT_SOURCE, EventsConstruct
 from perisai_infra.functions import FunctionsConstruct, FunctionSpec
 from perisai_infra.grants import allow as _allow
 from perisai_infra.monitoring import MonitoringConstruct
 from perisai_infra.nag import acknowledge
+from perisai_infra.queues import consume, work_queue
 from perisai_infra.reminders import RemindersConstruct
 
 
@@ -194,14 +194,12 @@ class PerisaiStack(Stack):
         # ParticipantEnrolled -> notifications queue -> notifier (SMS). The queue's event source
         # mapping paces sends (low maximum concurrency) below the SMS provider's rate.
         notifications_dlq = fns.dead_letter_queue("NotificationsDeadLetterQueue")
-        notifications = sqs.Queue(
+        notifications = work_queue(
             self,
             "NotificationsQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            visibility_timeout=Duration.seconds(60),
-            retention_period=Duration.days(4),
-            dead_letter_queue=sqs.DeadLetterQueue(queue=notifications_dlq, max_receive_count=5),
+            dead_letters=notifications_dlq,
+            visibility=Duration.seconds(60),
+            retention=Duration.days(4),
         )
         bus.route_events("ParticipantEnrolledToNotifications", ["ParticipantEnrolled"], notifications)
         notifier = fns.add(
@@ -229,13 +227,7 @@ class PerisaiStack(Stack):
             "AwsSolutions-IAM5[Resource::*]",
             "SMS to phone numbers: sns:Publish has no resource ARN for a phone number; X-Ray has none either.",
         )
-        notifier.add_event_source(queue_event_source(notifications, batch_size=10, max_concurrency=2))
-        acknowledge(
-            notifier.node.find_child(f"SqsEventSource:{Names.node_unique_id(notifications.node)}"),
-            "Serverless-LambdaEventSourceMappingDestination",
-            "SQS event sources take no on-failure destination: the queue's redrive policy moves a "
-            "message failing 5 times to NotificationsDeadLetterQueue.",
-        )
+        consume(notifier, notifications, batch_size=10, max_concurrency=2)
 
         api = ApiConstruct(
             self,
