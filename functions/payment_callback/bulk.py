@@ -24,6 +24,7 @@ from perisai.domain.partners import Partner
 from perisai.domain.rates import RateBook
 from perisai.observability import logger, metrics
 from perisai.participants.repository import ParticipantRepository
+from perisai.payers.repository import PayerRepository
 from perisai.settings import BulkOrdersEnv
 
 app = build_resolver()
@@ -33,7 +34,11 @@ app = build_resolver()
 def bulk_orders() -> BulkOrders:
     env = BulkOrdersEnv.load()
     participants = ParticipantRepository(env.participants_table)
-    return BulkOrders(BulkOrderRepository(env.participants_table, participants), RateBook.load())
+    return BulkOrders(
+        BulkOrderRepository(env.participants_table, participants),
+        RateBook.load(),
+        payers=PayerRepository(env.participants_table, env.partners_table),
+    )
 
 
 def _open_once(request: dict[str, Any]) -> dict[str, Any]:

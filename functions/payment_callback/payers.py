@@ -12,14 +12,21 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 
 from perisai.api import documented, json_body, scoped
 from perisai.clock import clock
+from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import MONTH_PATTERN
 from perisai.domain.rates import RateBook
 from perisai.participants.repository import ParticipantRepository
-from perisai.payers.models import ParticipantPayerView, PayerChangeRequest, PayerStatement, PayerWorkerPage
+from perisai.payers.models import (
+    ParticipantPayerView,
+    PayerChangeRequest,
+    PayerStatement,
+    PayerStopRequest,
+    PayerWorkerPage,
+)
 from perisai.payers.repository import PayerRepository
 from perisai.payers.service import PayerService
 from perisai.settings import PaymentsEnv
@@ -70,15 +77,22 @@ def build_router() -> Router:
     @router.delete(
         "/v1/participants/<participant_id>/payer",
         **scoped("pay", "enroll"),
-        responses=documented(200, ParticipantPayerView, 401, 403, 404, 422),
+        responses=documented(200, ParticipantPayerView, 400, 401, 403, 404, 422),
         summary="From a month on the worker pays for themselves again (the payer of those months, or the back office)",
         tags=["Payers"],
     )
     def delete_payer(
         participant_id: PARTICIPANT_ID,
-        from_month: Annotated[str, Query(pattern=MONTH_PATTERN, description="First month the worker pays again")],
+        from_month: Annotated[
+            str | None, Query(pattern=MONTH_PATTERN, description="First month the worker pays again")
+        ] = None,
+        stop: Annotated[PayerStopRequest | None, Body()] = None,
     ) -> ParticipantPayerView:
-        return payer_service().stop_payer(participant_id, from_month, router.context["partner"], clock.now())
+        # In the query string (DELETE bodies are dropped by some clients and proxies) or in the
+        # PUT's body; both at once must agree.
+        month = stop_month(from_month, stop.from_month if stop else None)
+        payer_id = stop.payer_id if stop else None
+        return payer_service().stop_payer(participant_id, month, router.context["partner"], clock.now(), payer_id)
 
     @router.get(
         "/v1/payers/<payer_id>/participants",
@@ -134,6 +148,14 @@ def build_router() -> Router:
         return json_body(payer_service().statement_page(payer_id, month, partner, limit, next_token))
 
     return router
+
+
+def stop_month(in_query: str | None, in_body: str | None) -> str:
+    if in_query is None and in_body is None:
+        raise DomainValidationError.single("from_month", "Field required (in the query string or the body)")
+    if in_query is not None and in_body is not None and in_query != in_body:
+        raise DomainValidationError.single("from_month", "the query string and the body give different months")
+    return str(in_query or in_body)
 
 
 def statement_csv(statement: PayerStatement) -> str:

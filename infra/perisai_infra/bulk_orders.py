@@ -37,9 +37,15 @@ class BulkCreditingConstruct(Construct):
                 memory=1024,
                 timeout_seconds=OPENING_TIMEOUT_SECONDS,
             ),
-            {"PARTICIPANTS_TABLE": table.table_name, "IDEMPOTENCY_TABLE": data.idempotency.table_name},
+            {
+                "PARTICIPANTS_TABLE": table.table_name,
+                "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+                "PARTNERS_TABLE": data.partners.table_name,
+            },
         )
         opening = self.opening
+        # Whether a payer the back office names is a sponsor or local government: its key items.
+        allow(opening, ["dynamodb:Query"], [data.partners.table_arn], leading_keys=["PARTNER#*"])
         # The payer's workers (its links) and its open-order pointer (PAYER#); the workers'
         # profiles and holds, read in batches, holds taken in transactions and released in
         # batches (PARTICIPANT#); the order, its worker chunks (in batches) and its code.

@@ -185,6 +185,12 @@ def test_only_the_payer_or_the_back_office_sees_its_orders(api: Api, december: N
     order_id = opened.json()["order_id"]
     assert api.get(f"/v1/payment-orders/{order_id}", PEMDA).status_code == 404
     assert api.get(f"/v1/payment-orders/{order_id}", SPONSOR).status_code == 200
+    # The back office naming a partner that pays for nobody (an agent network, or no partner at
+    # all) is told there is no such payer, and no order is opened.
+    for payer_id in ("demo-partner", "no-such-payer"):
+        refused = api.post(f"/v1/payers/{payer_id}/payment-orders", {"months": 1}, BACKOFFICE)
+        assert refused.status_code == 404, refused.text
+        assert refused.json() == {"error": "not_found", "message": "payer not found", "fields": []}
 
 
 @pytest.mark.parametrize(

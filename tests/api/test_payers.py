@@ -285,6 +285,59 @@ def test_delete_stops_the_payer_from_a_month(
     assert view["next_dues"]["discount"] > 0  # the worker's own month again
 
 
+def test_delete_also_takes_the_puts_body(api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]) -> None:
+    frozen_clock(NOW)
+    pemda, headers = _payer(runtime, "local_government")
+    sponsor, _ = _payer(runtime, "sponsor")
+    participant_id = _enrolled(api)
+    assert _put(api, participant_id, pemda, "2026-06", headers).status_code == 200
+    url = f"{api.base}/v1/participants/{participant_id}/payer"
+
+    def delete(headers: dict[str, str], body: Any = None, **params: str) -> Any:
+        return api.http.delete(url, json=body, params=params, headers=headers, timeout=30)
+
+    def refused_field(response: Any, status: int = 422) -> list[str]:
+        assert response.status_code == status, response.text
+        return [f["field"] for f in response.json()["fields"]]
+
+    assert refused_field(delete(headers)) == ["from_month"]  # neither in the query nor in the body
+    assert refused_field(delete(headers, {"payer_id": pemda})) == ["from_month"]
+    assert refused_field(delete(headers, {"from_month": "2026-08"}, from_month="2026-09")) == ["from_month"]
+    assert refused_field(delete(headers, {"from_month": "Aug"})) == ["from_month"]
+    assert refused_field(delete(headers, {"payer_id": "Not A Payer", "from_month": "2026-08"})) == ["payer_id"]
+    # The back office names the payer it stops: one that pays none of those months is refused.
+    assert refused_field(delete(BACKOFFICE, {"payer_id": sponsor, "from_month": "2026-08"})) == ["payer_id"]
+    # A payer naming another payer is told there is none, as for PUT.
+    assert refused_field(delete(headers, {"payer_id": sponsor, "from_month": "2026-08"}), 404) == []
+    assert _workers(api, pemda, headers)["items"][0]["paid_until"] is None
+
+    stopped = delete(headers, {"payer_id": pemda, "from_month": "2026-08"})
+    assert stopped.status_code == 200, stopped.text
+    assert [(c["from_month"], c["type"]) for c in stopped.json()["changes"]] == [
+        ("2026-05", "self"),
+        ("2026-06", "government"),
+        ("2026-08", "self"),
+    ]
+    assert delete(headers, {"payer_id": pemda, "from_month": "2026-08"}).json() == stopped.json()  # a retry
+    # The same month in the query and the body agrees; the back office may stop from an earlier month.
+    again = delete(BACKOFFICE, {"payer_id": pemda, "from_month": "2026-07"}, from_month="2026-07")
+    assert again.status_code == 200, again.text
+    assert [(c["from_month"], c["type"]) for c in again.json()["changes"]][-1] == ("2026-07", "self")
+
+
+def test_the_back_office_asking_for_a_partner_that_is_no_payer_gets_404(api: Api) -> None:
+    for payer_id in ("demo-partner", "no-such-payer"):
+        for response in (
+            api.get(f"/v1/payers/{payer_id}/participants", BACKOFFICE),
+            api.get(f"/v1/payers/{payer_id}/statement", BACKOFFICE, params={"month": "2026-06"}),
+            api.get(
+                f"/v1/payers/{payer_id}/statement", {**BACKOFFICE, "Accept": "text/csv"}, params={"month": "2026-06"}
+            ),
+        ):
+            assert response.status_code == 404, response.text
+            assert response.json()["message"] == "payer not found"
+
+
 def test_the_back_office_sets_a_payer_and_the_list_pages(
     api: Api, runtime: LocalRuntime, frozen_clock: Callable[[str], None]
 ) -> None:

@@ -717,6 +717,7 @@ ROLE_DYNAMODB: dict[str, set[tuple[str, str, tuple[str, ...] | None]]] = {
         *((f"dynamodb:{a}", "ParticipantsTableName", ("ORDER#*",)) for a in ("GetItem", "PutItem", "BatchWriteItem")),
         ("dynamodb:PutItem", "ParticipantsTableName", ("PAYCODE#*",)),
         *((f"dynamodb:{a}", "IdempotencyTableName", None) for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem")),
+        ("dynamodb:Query", "PartnersTableName", ("PARTNER#*",)),  # a payer the back office names
     },
     "functions/payment_callback#crediting.credit": {
         *(

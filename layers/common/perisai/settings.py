@@ -73,6 +73,8 @@ class BulkOrdersEnv(Environment):
 
     participants_table: str = Field(alias="PARTICIPANTS_TABLE", min_length=3)
     idempotency_table: str = Field(alias="IDEMPOTENCY_TABLE", min_length=3)
+    # Whether a payer named by the back office is a sponsor or local government (its key items).
+    partners_table: str = Field(alias="PARTNERS_TABLE", min_length=3)
 
 
 class BulkCreditingEnv(Environment):

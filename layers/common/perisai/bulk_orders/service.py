@@ -90,10 +90,16 @@ class BulkStore(Protocol):
     def participant(self, participant_id: str) -> Participant | None: ...
 
 
+class PayerDirectory(Protocol):
+    def partner_channel(self, partner_id: str) -> str | None: ...
+
+
 @dataclass
 class BulkOrders:
     store: BulkStore
     rate_book: RateBook
+    # Opening only: whether a payer the back office names is one (crediting never needs it).
+    payers: PayerDirectory | None = None
 
     # -- opening --------------------------------------------------------------
 
@@ -103,6 +109,9 @@ class BulkOrders:
         """One order for the workers' next ``months`` unpaid months; (order, created). Asking
         again for the same months and workers while that order is open answers it again."""
         payer_visible(payer_id, partner)
+        directory = self.payers if partner.is_backoffice else None
+        if directory is not None and directory.partner_channel(payer_id) not in PAYER_CHANNELS:
+            raise NotFound("payer")  # the back office named a partner that pays for nobody
         selection = _selection(request)
         existing_id = self.store.open_order_id(payer_id, selection)
         existing = self.store.get(existing_id) if existing_id else None

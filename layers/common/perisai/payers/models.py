@@ -31,6 +31,22 @@ class PayerChangeRequest(Model):
     )
 
 
+class PayerStopRequest(Model):
+    """DELETE /v1/participants/{participant_id}/payer as a body: the PUT's fields, ``payer_id``
+    optional (``from_month`` may come in the query string instead)."""
+
+    payer_id: str | None = Field(
+        default=None,
+        min_length=2,
+        max_length=63,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+        description="The payer that stops: a payer may name only itself; the back office names the payer it stops",
+    )
+    from_month: str | None = Field(
+        default=None, pattern=MONTH_PATTERN, description="First dues month the worker pays again (YYYY-MM)"
+    )
+
+
 class PayerRefView(Model):
     payer_id: str
     type: PartnerPayerType

@@ -118,15 +118,24 @@ class PayerService:
 
         return self._view(modify(self.participants, participant_id, take_over), now)
 
-    def stop_payer(self, participant_id: str, from_month: str, partner: Partner, now: datetime) -> ParticipantPayerView:
+    def stop_payer(
+        self, participant_id: str, from_month: str, partner: Partner, now: datetime, payer_id: str | None = None
+    ) -> ParticipantPayerView:
         """From ``from_month`` on the worker pays for themselves. A payer may stop only what it
         pays: it must pay ``from_month`` or a later month, and no other payer may pay from then on
-        (the back office may stop anyone)."""
+        (the back office may stop anyone). A named ``payer_id`` must be one that pays from then on
+        (and, for a payer, itself)."""
         current_month = str(DuesMonth.of(now))
+        if payer_id is not None and not partner.is_backoffice and payer_id != partner.partner_id:
+            raise NotFound("payer")  # another payer's: as if absent, as for PUT
 
         def stop(current: Participant) -> tuple[Participant, list[DomainEvent]] | None:
+            paying = _payers_from(payer_timeline(current), from_month)
+            if payer_id is not None and partner.is_backoffice and payer_id not in paying:
+                raise DomainValidationError.single("payer_id", f"does not pay this worker's dues from {from_month} on")
             if not partner.is_backoffice:
-                paying = _payers_from(payer_timeline(current), from_month)
+                if partner.partner_id not in paying and _stopped_by(current, from_month, partner.partner_id):
+                    return None  # a retry of this payer's own stop: it already holds
                 if partner.partner_id not in paying:
                     raise NotFound("payer")  # not its worker: as if absent
                 if paying - {partner.partner_id}:
@@ -143,6 +152,12 @@ class PayerService:
             return _changed(current, PayerChange(from_month=from_month, payer=None, at=now, by=partner.partner_id))
 
         return self._view(modify(self.participants, participant_id, stop), now)
+
+    def _visible(self, payer_id: str, partner: Partner) -> None:
+        """The payer itself, or the back office for a partner that is a payer; else 404 payer."""
+        payer_visible(payer_id, partner)
+        if partner.is_backoffice and self.payers.partner_channel(payer_id) not in PAYER_CHANNELS:
+            raise NotFound("payer")
 
     def _acting_for(self, payer_id: str, partner: Partner) -> PayerRef:
         """The payer this partner may act for: itself if it is a payer, any payer for the back office."""
@@ -187,7 +202,7 @@ class PayerService:
     def workers(self, payer_id: str, partner: Partner, now: datetime, limit: int, after: str | None) -> PayerWorkerPage:
         """The workers ``payer_id`` pays for this month or from a later month, with their standing
         as ``GET /v1/participants/{id}`` shows it: one Query of links, one batch read of profiles."""
-        payer_visible(payer_id, partner)
+        self._visible(payer_id, partner)
         today = now.astimezone(JAKARTA).date()
         current_month = str(DuesMonth.of(today))
         links, next_token = self.payers.links(payer_id, current_month, limit, after)
@@ -217,7 +232,7 @@ class PayerService:
     def statement(self, payer_id: str, month: str, partner: Partner) -> PayerStatement:
         """What ``payer_id`` paid for dues month ``month``, the whole month in one statement (the
         CSV): one row per worker's ledger entry."""
-        payer_visible(payer_id, partner)
+        self._visible(payer_id, partner)
         rows = [_row(entry) for entry in self.payers.statement_entries(payer_id, month)]
         return PayerStatement(
             payer_id=payer_id,
@@ -234,7 +249,7 @@ class PayerService:
         """One page of that statement (``limit`` rows by participant id after participant
         ``after``), with the whole month's ``count`` and ``total`` on every page. A first page
         that holds the whole month needs no second read for them."""
-        payer_visible(payer_id, partner)
+        self._visible(payer_id, partner)
         entries, next_token = self.payers.statement_page(payer_id, month, limit, after)
         rows = [_row(entry) for entry in entries]
         if after is None and next_token is None:
@@ -270,6 +285,12 @@ def _changed(current: Participant, change: PayerChange) -> tuple[Participant, li
     if payer_timeline(updated) == payer_timeline(current):
         return None
     return updated, []
+
+
+def _stopped_by(current: Participant, from_month: str, partner_id: str) -> bool:
+    """Whether the latest payer change is ``partner_id`` stopping from ``from_month``."""
+    last = current.payer_changes[-1] if current.payer_changes else None
+    return last is not None and last.payer is None and last.from_month == from_month and last.by == partner_id
 
 
 def _payers_from(spans: Sequence[PayerSpan], from_month: str) -> set[str]:
