@@ -307,6 +307,10 @@ def test_delete_also_takes_the_puts_body(api: Api, runtime: LocalRuntime, frozen
     assert refused_field(delete(headers, {"payer_id": "Not A Payer", "from_month": "2026-08"})) == ["payer_id"]
     # The back office names the payer it stops: one that pays none of those months is refused.
     assert refused_field(delete(BACKOFFICE, {"payer_id": sponsor, "from_month": "2026-08"})) == ["payer_id"]
+    # A body that is not JSON is refused before it is parsed, as on POST and PUT.
+    form = {**headers, "Content-Type": "multipart/form-data"}
+    not_json = api.http.delete(url, data=b'{"from_month": "2026-08"}', headers=form, timeout=30)
+    assert not_json.status_code == 415 and not_json.json()["error"] == "unsupported_media_type"
     # A payer naming another payer is told there is none, as for PUT.
     assert refused_field(delete(headers, {"payer_id": sponsor, "from_month": "2026-08"}), 404) == []
     assert _workers(api, pemda, headers)["items"][0]["paid_until"] is None

@@ -207,7 +207,7 @@ def _oversized(value: Any, bound: int, path: str = "") -> Iterable[str]:
 def _json_or_absent(event: Mapping[str, Any]) -> bool:
     """A request body is JSON (or untyped, read as JSON). Powertools would otherwise parse form and
     multipart bodies, and raise (a 500) on other media types or a multipart type without boundary."""
-    if str(event.get("httpMethod", "")).upper() not in ("POST", "PUT", "PATCH"):
+    if str(event.get("httpMethod", "")).upper() not in ("POST", "PUT", "PATCH", "DELETE"):  # DELETE: .../payer
         return True
     headers = event.get("headers") or {}
     content_type = next((str(v) for k, v in headers.items() if k.lower() == "content-type"), "")
