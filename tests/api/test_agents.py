@@ -95,6 +95,7 @@ def test_a_partner_registers_an_agent_as_active_stored_as_the_contract_says(
     assert item["entity"] == "agent" and item["agent_code"] == "Agen-Bdg-01"
     assert item["phone"] == "+6281270003001"  # E.164, as enrollment stores phones
     assert (item["gsi1pk"], item["gsi1sk"]) == ("AGENTLAST#2027-01", f"{partner_id}#AGEN-BDG-01")
+    assert (item["gsi3pk"], item["gsi3sk"]) == ("AGENTCODE#AGEN-BDG-01", f"{partner_id}#AGEN-BDG-01")
     assert (item["status"], item["version"]) == ("active", 1)
 
     # The same registration again (a retry) answers the agent as registered, and writes nothing.
@@ -138,8 +139,38 @@ def test_an_agent_is_seen_by_its_partner_and_the_back_office_only(api: Api, runt
     assert absent.json()["error"] == "not_found"
     by_backoffice = api.get("/v1/agents/POS-12", BACKOFFICE, params={"partner_id": partner_id})
     assert by_backoffice.status_code == 200 and by_backoffice.json() == own.json()
-    assert api.get("/v1/agents/POS-12", BACKOFFICE).status_code == 404  # the back office's own agents
     assert _item(runtime, partner_id, "POS-12")["status"] == "active"  # type: ignore[index]  # registered above
+
+
+def test_the_back_office_naming_a_code_alone_gets_the_one_partner_that_has_it(api: Api, runtime: LocalRuntime) -> None:
+    code = f"BK-{uuid.uuid4().hex[:8].upper()}"
+    first, first_headers = _partner(runtime)
+    assert api.post("/v1/agents", _agent(code), headers=first_headers).status_code == 201
+    seen = api.get(f"/v1/agents/{code.lower()}", BACKOFFICE)
+    assert seen.status_code == 200 and seen.json() == api.get(f"/v1/agents/{code}", first_headers).json()
+    performance = api.get(f"/v1/agents/{code}/performance", BACKOFFICE, params={"month": "2026-12"})
+    assert performance.status_code == 200 and performance.json()["agent_code"] == code
+    statement = api.get(f"/v1/agents/{code}/statement", BACKOFFICE, params={"month": "2026-12"})
+    assert statement.status_code == 200 and statement.json()["partner_id"] == first
+    deactivated = api.post(f"/v1/agents/{code}/deactivate", headers=BACKOFFICE)
+    assert deactivated.status_code == 200 and deactivated.json()["status"] == "inactive"
+    assert _item(runtime, first, code)["status"] == "inactive"  # type: ignore[index]  # registered above
+    assert api.post(f"/v1/agents/{code}/reactivate", headers=BACKOFFICE).json()["status"] == "active"
+
+    # Codes are unique per partner only: once two partners have it, the back office names one.
+    second, second_headers = _partner(runtime)
+    assert api.post("/v1/agents", _agent(code), headers=second_headers).status_code == 201
+    for response in (
+        api.get(f"/v1/agents/{code}", BACKOFFICE),
+        api.get(f"/v1/agents/{code}/performance", BACKOFFICE, params={"month": "2026-12"}),
+        api.post(f"/v1/agents/{code}/deactivate", headers=BACKOFFICE),
+    ):
+        assert response.status_code == 422, response.text
+        assert [f["field"] for f in response.json()["fields"]] == ["partner_id"]
+    named = api.get(f"/v1/agents/{code}", BACKOFFICE, params={"partner_id": second})
+    assert named.status_code == 200 and named.json()["partner_id"] == second
+    assert _item(runtime, first, code)["status"] == "active"  # type: ignore[index]  # the refusal changed nothing
+    assert api.get(f"/v1/agents/NO-{code}", BACKOFFICE).status_code == 404
 
 
 def test_the_back_office_registers_an_agent_for_a_partner_it_names(api: Api, runtime: LocalRuntime) -> None:

@@ -27,7 +27,9 @@ class RecruitStandings(Model):
 class CohortRow(Model):
     cohort: str = Field(description="YYYY-MM: the recruits first enrolled in that month")
     enrolled: int
-    active_after_3: float | None = Field(description="Share of the cohort active at the end of cohort + 3 months; null until then")
+    active_after_3: float | None = Field(
+        description="Share of the cohort active at the end of cohort + 3 months; null until then"
+    )
     active_after_6: float | None = Field(description="... at the end of cohort + 6 months; null until then")
     active_after_12: float | None = Field(description="... at the end of cohort + 12 months; null until then")
 
@@ -35,7 +37,9 @@ class CohortRow(Model):
 class CommissionView(Model):
     accrued: int = Field(description="Incentive rate (7.5%) of the month's dues collected, rounded down (rupiah)")
     cooperative_share: int = Field(description="10% of accrued, rounded down; 0 when the agent has no cooperative")
-    bonus: int = Field(description="The policy bonus when the month's acquisitions reach the minimum (50); amount unconfirmed")
+    bonus: int = Field(
+        description="The policy bonus when the month's acquisitions reach the minimum (50); amount unconfirmed"
+    )
     clawback: int = Field(
         description="Incentive rate of the rupiah paid by cohort month-3 recruits who paid exactly one dues month, rounded down"
     )
@@ -79,7 +83,9 @@ class StatementLine(Model):
     participant_id: str
     months: int = Field(description="Dues months paid in the month (net of reversals)")
     dues: int = Field(description="Rupiah paid in the month (net of reversals)")
-    commission: int = Field(description="This line's share of accrued (rounded on the running total: lines add up to accrued)")
+    commission: int = Field(
+        description="This line's share of accrued (rounded on the running total: lines add up to accrued)"
+    )
 
 
 class StatementTotals(Model):

@@ -29,6 +29,7 @@ from perisai.agent_reports.models import (
     StatementTotals,
 )
 from perisai.agents.models import StoredAgent
+from perisai.agents.service import owner_of
 from perisai.coverage.repository import counter_partition
 from perisai.domain import agent_performance as perf
 from perisai.domain import coverage as rules
@@ -45,6 +46,8 @@ MAX_EXAMINED = 5000
 
 class AgentDirectory(Protocol):
     def get(self, partner_id: str, agent_code: str) -> StoredAgent | None: ...
+
+    def partners_with_code(self, agent_code: str, at_most: int = 10) -> list[str]: ...
 
 
 class ReportStore(Protocol):
@@ -65,15 +68,6 @@ class Counters(Protocol):
 
 class Profiles(Protocol):
     def batch_get(self, participant_ids: Sequence[str]) -> dict[str, Participant]: ...
-
-
-def owner_of(named: str | None, partner: Partner) -> str:
-    """The partner whose agent is asked for: the caller's own, or any the back office names."""
-    if named is None or named == partner.partner_id:
-        return partner.partner_id
-    if not partner.is_backoffice:
-        raise NotFound("agent")
-    return named
 
 
 def cohort_rows(table: Iterable[perf.CohortRetention]) -> list[CohortRow]:
@@ -126,7 +120,7 @@ class AgentReports:
     book: perf.CommissionBook
 
     def _agent(self, agent_code: str, partner: Partner, partner_id: str | None) -> StoredAgent:
-        agent = self.agents.get(owner_of(partner_id, partner), agent_code)
+        agent = self.agents.get(owner_of(partner_id, partner, agent_code, self.agents), agent_code)
         if agent is None:
             raise NotFound("agent")
         return agent

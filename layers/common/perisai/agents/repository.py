@@ -11,6 +11,8 @@ Layout (a contract the aggregator and the reports code against):
 - Only while active: ``gsi1pk = "AGENTLAST#<last_activity_month>"``, ``gsi1sk = "<partner_id>#<CODE>"``
   (index ``by_partner``, keys only): the daily inactivity job reads the partitions of the months
   that qualify, never a scan.
+- Always: ``gsi3pk = "AGENTCODE#<CODE>"``, ``gsi3sk = "<partner_id>#<CODE>"`` (index ``by_agent``,
+  keys only): the partners that have an agent of a code, for the back office naming a code alone.
 
 Every write is conditional: a new agent on its absence, a change on the version read, an
 activity on the month only moving forward (and it bumps the version, so a concurrent change
@@ -24,7 +26,7 @@ from typing import Any
 
 from perisai import aws
 from perisai.agents.models import StoredAgent
-from perisai.domain.agents import agent_sort_key
+from perisai.domain.agents import agent_sort_key, normalize_agent_code
 from perisai.domain.months import DuesMonth
 from perisai.dynamo import DynamoRepository, error_code, from_item, to_item
 from perisai.errors import AgentExists, DependencyUnavailable, VersionConflict
@@ -32,6 +34,8 @@ from perisai.errors import AgentExists, DependencyUnavailable, VersionConflict
 AGENTS_PK = "AGENTS"
 INACTIVITY_INDEX = "by_partner"
 INACTIVITY_PREFIX = "AGENTLAST#"
+CODE_INDEX = "by_agent"
+CODE_PREFIX = "AGENTCODE#"
 
 
 def agent_key(partner_id: str, agent_code: str) -> dict[str, Any]:
@@ -50,6 +54,8 @@ def agent_item(agent: StoredAgent) -> dict[str, Any]:
     if agent.status == "active":
         item["gsi1pk"] = f"{INACTIVITY_PREFIX}{agent.last_activity_month}"
         item["gsi1sk"] = item["sk"]
+    item["gsi3pk"] = f"{CODE_PREFIX}{normalize_agent_code(agent.agent_code)}"
+    item["gsi3sk"] = item["sk"]
     return item
 
 
@@ -125,6 +131,21 @@ class AgentRepository(DynamoRepository):
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def partners_with_code(self, agent_code: str, at_most: int = 10) -> list[str]:
+        """The partners that have an agent of ``agent_code`` (any case): one Query of the code's
+        partition of the by_agent index, at most ``at_most`` of them."""
+        try:
+            page = self._client.query(
+                TableName=self._table,
+                IndexName=CODE_INDEX,
+                KeyConditionExpression="gsi3pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"{CODE_PREFIX}{normalize_agent_code(agent_code)}"}},
+                Limit=at_most,
+            )
+        except aws.CALL_ERRORS as exc:
+            raise DependencyUnavailable(f"{self._table}: {error_code(exc)}") from exc
+        return [str(item["gsi3sk"]["S"]).rpartition("#")[0] for item in page.get("Items", [])]
 
     def activity_update(self, partner_id: str, agent_code: str, month: str) -> None:
         """Record an acquisition or a collection in ``month`` (YYYY-MM, Asia/Jakarta) for the agent.

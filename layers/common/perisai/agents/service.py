@@ -40,6 +40,8 @@ class AgentStore(Protocol):
 
     def partner_exists(self, partner_id: str) -> bool: ...
 
+    def partners_with_code(self, agent_code: str, at_most: int = 10) -> list[str]: ...
+
 
 class AgentIndex(Protocol):
     def last_active_in(self, month: str) -> Iterator[tuple[str, str]]: ...
@@ -49,6 +51,10 @@ class AgentDirectory(Protocol):
     """What enrollment needs: one agent by partner and code."""
 
     def get(self, partner_id: str, agent_code: str) -> StoredAgent | None: ...
+
+
+class AgentOwners(Protocol):
+    def partners_with_code(self, agent_code: str, at_most: int = 10) -> list[str]: ...
 
 
 def view_of(agent: StoredAgent) -> AgentView:
@@ -101,7 +107,7 @@ class AgentService:
         return view_of(agent), True
 
     def view(self, agent_code: str, partner: Partner, partner_id: str | None) -> AgentView:
-        owner = _owner(partner_id, partner)
+        owner = owner_of(partner_id, partner, agent_code, self.store)
         agent = self.store.get(owner, agent_code)
         if agent is None:
             raise NotFound("agent")
@@ -115,7 +121,7 @@ class AgentService:
                 return None
             return _with_status(current, "inactive", "deactivated", note, now)
 
-        return view_of(self._modify(_owner(partner_id, partner), agent_code, deactivate))
+        return view_of(self._modify(owner_of(partner_id, partner, agent_code, self.store), agent_code, deactivate))
 
     def reactivate(
         self, agent_code: str, partner: Partner, partner_id: str | None, note: str | None, now: datetime
@@ -129,7 +135,7 @@ class AgentService:
             # A fresh start: the months before the reactivation do not count against it again.
             return changed.model_copy(update={"last_activity_month": max(current.last_activity_month, month)})
 
-        return view_of(self._modify(_owner(partner_id, partner), agent_code, reactivate))
+        return view_of(self._modify(owner_of(partner_id, partner, agent_code, self.store), agent_code, reactivate))
 
     def _modify(self, partner_id: str, agent_code: str, change: Change) -> StoredAgent:
         for _ in range(WRITE_ATTEMPTS):
@@ -157,14 +163,21 @@ class AgentService:
         return named
 
 
-def _owner(named: str | None, partner: Partner) -> str:
+def owner_of(named: str | None, partner: Partner, agent_code: str, owners: AgentOwners) -> str:
     """The partner whose agent is asked for: the caller's own, or any the back office names.
-    Another partner naming someone else's is told the agent does not exist."""
-    if named is None or named == partner.partner_id:
-        return partner.partner_id
-    if not partner.is_backoffice:
+    Another partner naming someone else's is told the agent does not exist. The back office
+    naming no partner gets the one partner that has an agent of that code (codes are unique per
+    partner only: when several have one, it must name the partner)."""
+    if named is not None and named != partner.partner_id and not partner.is_backoffice:
         raise NotFound("agent")
-    return named
+    if named is not None or not partner.is_backoffice:
+        return named or partner.partner_id
+    found = owners.partners_with_code(agent_code)
+    if len(found) > 1:
+        raise DomainValidationError.single(
+            "partner_id", f"{len(found)} partners have an agent {agent_code.upper()}: name the partner with partner_id"
+        )
+    return found[0] if found else partner.partner_id
 
 
 def _same_registration(existing: StoredAgent, asked: StoredAgent) -> bool:
