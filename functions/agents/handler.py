@@ -15,13 +15,14 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from perisai import aws, snapstart
-from perisai.agents.models import PARTNER_ID_PATTERN, AgentRequest, AgentView, StatusChangeRequest
+from perisai.agents.models import AgentRequest, AgentView, StatusChangeRequest
 from perisai.agents.repository import AgentRepository
 from perisai.agents.service import AgentService
 from perisai.api import build_resolver, documented, json_body, partner_of, scoped
 from perisai.clock import clock
 from perisai.domain.agents import AGENT_CODE_PATTERN
 from perisai.domain.errors import DomainValidationError
+from perisai.domain.partners import PARTNER_ID_PATTERN
 from perisai.observability import logger, metrics
 from perisai.settings import AgentsEnv
 
@@ -31,7 +32,10 @@ app.include_router(reports.build_router())
 AGENT_CODE = Annotated[str, Path(pattern=AGENT_CODE_PATTERN, description="The agent's code, in any case")]
 PARTNER_ID = Annotated[
     str | None,
-    Query(pattern=PARTNER_ID_PATTERN, description="Back office: the agent's partner (default: the caller)"),
+    Query(
+        pattern=PARTNER_ID_PATTERN,
+        description="Back office: the agent's partner (default: the one partner with an agent of this code)",
+    ),
 ]
 # No field is needed: the body may be absent or {} (anything but a JSON object is refused).
 StatusBody = Annotated[StatusChangeRequest | None, Body(description='Optional: {"reason"}')]

@@ -17,7 +17,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from perisai.agent_reports.models import AgentList, AgentPerformance, AgentStatement
 from perisai.agent_reports.repository import AgentReportsRepository
 from perisai.agent_reports.service import AgentReports
-from perisai.agents.models import PARTNER_ID_PATTERN
 from perisai.agents.repository import AgentRepository
 from perisai.api import documented, json_body, scoped
 from perisai.coverage.models import CoverageReport, CoverageRow, ReportDimension
@@ -28,6 +27,7 @@ from perisai.domain import coverage as rules
 from perisai.domain.agents import AGENT_CODE_PATTERN
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import MONTH_PATTERN, DuesMonth
+from perisai.domain.partners import PARTNER_ID_PATTERN
 from perisai.participants.repository import ParticipantRepository
 from perisai.settings import AgentsEnv
 
@@ -62,7 +62,10 @@ AGENT_CODE = Annotated[str, Path(pattern=AGENT_CODE_PATTERN, description="The ag
 MONTH = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM (Asia/Jakarta)")]
 PARTNER_ID = Annotated[
     str | None,
-    Query(pattern=PARTNER_ID_PATTERN, description="Back office: the agent's partner (default: the caller)"),
+    Query(
+        pattern=PARTNER_ID_PATTERN,
+        description="Back office: the agent's partner (default: the one partner with an agent of this code)",
+    ),
 ]
 
 
@@ -118,9 +121,12 @@ def build_router() -> Router:
     def list_agents(
         month: MONTH,
         below_active_share: Annotated[
-            float | None, Query(ge=0, le=1, description="Only agents whose active share is below this (null shares left out)")
+            float | None,
+            Query(ge=0, le=1, description="Only agents whose active share is below this (null shares left out)"),
         ] = None,
-        regency: Annotated[str | None, Query(pattern=r"^[0-9]{4}$", description="Only agents of this home regency")] = None,
+        regency: Annotated[
+            str | None, Query(pattern=r"^[0-9]{4}$", description="Only agents of this home regency")
+        ] = None,
         partner_id: Annotated[
             str | None, Query(pattern=PARTNER_ID_PATTERN, description="Back office: one partner's agents only")
         ] = None,
@@ -184,9 +190,7 @@ def build_router() -> Router:
         by: Annotated[ReportDimension, Query(description="province, regency, channel, agent or sector")],
     ) -> Response[Any]:
         partner = router.context["partner"]
-        report = coverage_reports().report(
-            by, _month(month), None if partner.is_backoffice else partner.partner_id
-        )
+        report = coverage_reports().report(by, _month(month), None if partner.is_backoffice else partner.partner_id)
         if wants_csv():
             return _csv(coverage_csv(report), f"coverage-{report.by}-{report.month}.csv")
         return json_body(report)
@@ -225,7 +229,17 @@ def statement_csv(statement: AgentStatement) -> str:
     writer.writerow(["payable", "", "", "", t.payable, *blank])
     for c in statement.cohorts:
         writer.writerow(
-            ["cohort", c.cohort, "", "", "", c.enrolled, _share(c.active_after_3), _share(c.active_after_6), _share(c.active_after_12)]
+            [
+                "cohort",
+                c.cohort,
+                "",
+                "",
+                "",
+                c.enrolled,
+                _share(c.active_after_3),
+                _share(c.active_after_6),
+                _share(c.active_after_12),
+            ]
         )
     return out.getvalue()
 

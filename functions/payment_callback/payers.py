@@ -18,6 +18,7 @@ from perisai.api import documented, json_body, scoped
 from perisai.clock import clock
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.months import MONTH_PATTERN
+from perisai.domain.partners import PARTNER_ID_PATTERN
 from perisai.domain.rates import RateBook
 from perisai.participants.repository import ParticipantRepository
 from perisai.payers.models import (
@@ -32,7 +33,7 @@ from perisai.payers.service import PayerService
 from perisai.settings import PaymentsEnv
 
 PARTICIPANT_ID = Annotated[str, Path(min_length=1, max_length=64)]
-PAYER_ID = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,62}$")]
+PAYER_ID = Annotated[str, Path(pattern=PARTNER_ID_PATTERN)]
 PAGE_AFTER_PATTERN = r"^PST-[0-9A-Z]{1,32}$"  # a page token: the last row's participant id
 CSV_TYPE = "text/csv"
 CSV_COLUMNS = (

@@ -11,13 +11,13 @@ from pydantic import ConfigDict, Field, field_validator
 from perisai.domain.agents import AGENT_CODE_PATTERN, REGENCY_PATTERN
 from perisai.domain.errors import DomainValidationError
 from perisai.domain.identity import is_known_regency, normalize_mobile
+from perisai.domain.partners import PARTNER_ID_PATTERN
 from perisai.models import Model, StoredModel
 
 AgentStatus = Literal["active", "inactive"]
 # Why the status is what it is: registered, deactivated or reactivated by a partner or the back
 # office, or flagged by the daily inactivity job.
 StatusReason = Literal["registered", "deactivated", "reactivated", "no_activity"]
-PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"
 
 
 class AgentRequest(Model):

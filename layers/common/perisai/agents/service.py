@@ -168,16 +168,18 @@ def owner_of(named: str | None, partner: Partner, agent_code: str, owners: Agent
     Another partner naming someone else's is told the agent does not exist. The back office
     naming no partner gets the one partner that has an agent of that code (codes are unique per
     partner only: when several have one, it must name the partner)."""
-    if named is not None and named != partner.partner_id and not partner.is_backoffice:
+    if partner.is_backoffice and named is None:
+        found = owners.partners_with_code(agent_code)
+        if len(found) > 1:
+            raise DomainValidationError.single(
+                "partner_id", f"{len(found)} partners have an agent {agent_code.upper()}: name one with partner_id"
+            )
+        return found[0] if found else partner.partner_id
+    if named is None or named == partner.partner_id:
+        return partner.partner_id
+    if not partner.is_backoffice:
         raise NotFound("agent")
-    if named is not None or not partner.is_backoffice:
-        return named or partner.partner_id
-    found = owners.partners_with_code(agent_code)
-    if len(found) > 1:
-        raise DomainValidationError.single(
-            "partner_id", f"{len(found)} partners have an agent {agent_code.upper()}: name the partner with partner_id"
-        )
-    return found[0] if found else partner.partner_id
+    return named
 
 
 def _same_registration(existing: StoredAgent, asked: StoredAgent) -> bool:

@@ -108,10 +108,7 @@ class BulkOrders:
     ) -> tuple[BulkOrderView, bool]:
         """One order for the workers' next ``months`` unpaid months; (order, created). Asking
         again for the same months and workers while that order is open answers it again."""
-        payer_visible(payer_id, partner)
-        directory = self.payers if partner.is_backoffice else None
-        if directory is not None and directory.partner_channel(payer_id) not in PAYER_CHANNELS:
-            raise NotFound("payer")  # the back office named a partner that pays for nobody
+        payer_visible(payer_id, partner, self.payers)
         selection = _selection(request)
         existing_id = self.store.open_order_id(payer_id, selection)
         existing = self.store.get(existing_id) if existing_id else None
@@ -438,10 +435,14 @@ class BulkOrders:
         self.store.skip(order, chunk, worker, reason, kept)
 
 
-def payer_visible(payer_id: str, partner: Partner) -> None:
+def payer_visible(payer_id: str, partner: Partner, directory: PayerDirectory | None = None) -> None:
     """Only the payer itself (a sponsor or local government partner) or the back office sees a
-    payer's orders; anybody else is told there is no such payer (no existence leak)."""
+    payer's orders; anybody else is told there is no such payer (no existence leak). Given the
+    ``directory``, the back office naming a partner that pays for nobody (or no partner) is told
+    the same."""
     if not (partner.is_backoffice or (partner.partner_id == payer_id and partner.channel in PAYER_CHANNELS)):
+        raise NotFound("payer")
+    if partner.is_backoffice and directory is not None and directory.partner_channel(payer_id) not in PAYER_CHANNELS:
         raise NotFound("payer")
 
 

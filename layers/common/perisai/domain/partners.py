@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 BACKOFFICE = "backoffice"
 LOCAL_GOVERNMENT = "local_government"
+PARTNER_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{1,62}$"  # a partner id (payers and agents' partners too)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from perisai.domain.months import MONTH_PATTERN
+from perisai.domain.partners import PARTNER_ID_PATTERN
 from perisai.models import Model, StoredModel
 
 PartnerPayerType = Literal["sponsor", "government"]
@@ -21,7 +22,7 @@ class PayerChangeRequest(Model):
     payer_id: str = Field(
         min_length=2,
         max_length=63,
-        pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+        pattern=PARTNER_ID_PATTERN,
         description="The paying partner's id: a sponsor or local government partner",
     )
     from_month: str = Field(
@@ -39,7 +40,7 @@ class PayerStopRequest(Model):
         default=None,
         min_length=2,
         max_length=63,
-        pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+        pattern=PARTNER_ID_PATTERN,
         description="The payer that stops: a payer may name only itself; the back office names the payer it stops",
     )
     from_month: str | None = Field(

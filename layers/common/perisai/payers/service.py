@@ -134,9 +134,9 @@ class PayerService:
             if payer_id is not None and partner.is_backoffice and payer_id not in paying:
                 raise DomainValidationError.single("payer_id", f"does not pay this worker's dues from {from_month} on")
             if not partner.is_backoffice:
-                if partner.partner_id not in paying and _stopped_by(current, from_month, partner.partner_id):
-                    return None  # a retry of this payer's own stop: it already holds
                 if partner.partner_id not in paying:
+                    if _stopped_by(current, from_month, partner.partner_id):
+                        return None  # a retry of this payer's own stop: it already holds
                     raise NotFound("payer")  # not its worker: as if absent
                 if paying - {partner.partner_id}:
                     raise DomainValidationError.single(
@@ -152,12 +152,6 @@ class PayerService:
             return _changed(current, PayerChange(from_month=from_month, payer=None, at=now, by=partner.partner_id))
 
         return self._view(modify(self.participants, participant_id, stop), now)
-
-    def _visible(self, payer_id: str, partner: Partner) -> None:
-        """The payer itself, or the back office for a partner that is a payer; else 404 payer."""
-        payer_visible(payer_id, partner)
-        if partner.is_backoffice and self.payers.partner_channel(payer_id) not in PAYER_CHANNELS:
-            raise NotFound("payer")
 
     def _acting_for(self, payer_id: str, partner: Partner) -> PayerRef:
         """The payer this partner may act for: itself if it is a payer, any payer for the back office."""
@@ -202,7 +196,7 @@ class PayerService:
     def workers(self, payer_id: str, partner: Partner, now: datetime, limit: int, after: str | None) -> PayerWorkerPage:
         """The workers ``payer_id`` pays for this month or from a later month, with their standing
         as ``GET /v1/participants/{id}`` shows it: one Query of links, one batch read of profiles."""
-        self._visible(payer_id, partner)
+        payer_visible(payer_id, partner, self.payers)
         today = now.astimezone(JAKARTA).date()
         current_month = str(DuesMonth.of(today))
         links, next_token = self.payers.links(payer_id, current_month, limit, after)
@@ -232,7 +226,7 @@ class PayerService:
     def statement(self, payer_id: str, month: str, partner: Partner) -> PayerStatement:
         """What ``payer_id`` paid for dues month ``month``, the whole month in one statement (the
         CSV): one row per worker's ledger entry."""
-        self._visible(payer_id, partner)
+        payer_visible(payer_id, partner, self.payers)
         rows = [_row(entry) for entry in self.payers.statement_entries(payer_id, month)]
         return PayerStatement(
             payer_id=payer_id,
@@ -249,7 +243,7 @@ class PayerService:
         """One page of that statement (``limit`` rows by participant id after participant
         ``after``), with the whole month's ``count`` and ``total`` on every page. A first page
         that holds the whole month needs no second read for them."""
-        self._visible(payer_id, partner)
+        payer_visible(payer_id, partner, self.payers)
         entries, next_token = self.payers.statement_page(payer_id, month, limit, after)
         rows = [_row(entry) for entry in entries]
         if after is None and next_token is None:
